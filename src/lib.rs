@@ -1,1 +1,2 @@
-pub fn _x(){}
+pub fn _x() {}
+pub mod template;
