@@ -670,7 +670,7 @@ mod properties {
         leaf.prop_recursive(4, 32, 6, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::vec(("[a-z]{1,3}", inner), 0..6)
+                prop::collection::vec(("[a-c]{1,2}|0|1", inner), 0..6)
                     .prop_map(|kv| Value::Object(kv.into_iter().collect())),
             ]
         })
@@ -732,8 +732,87 @@ mod properties {
         prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
     }
 
+    /// Valid expressions of the language, with paths that often hit the generated scopes.
+    fn valid_expr() -> impl Strategy<Value = String> {
+        let step = prop_oneof![
+            "[a-c]{1,2}".prop_map(|k| format!(".{k}")),
+            "[a-c01]".prop_map(|k| format!("['{k}']")),
+            (0..3u8).prop_map(|i| format!("[{i}]")),
+        ];
+        let path = (
+            prop_oneof![
+                Just("iparam"),
+                Just("context"),
+                Just("access_token"),
+                Just("a"),
+                Just("b"),
+                Just("oauth_iparams"),
+            ],
+            prop::collection::vec(step, 0..4),
+        )
+            .prop_map(|(root, steps)| format!("{root}{}", steps.concat()));
+        let leaf = prop_oneof![
+            4 => path,
+            1 => any::<String>().prop_map(|s| serde_json::to_string(&s).unwrap_or_default()),
+            1 => any::<f64>()
+                .prop_filter("finite", |x| x.is_finite())
+                .prop_map(|x| format!("{x:e}")),
+            1 => (0..1000u32).prop_map(|n| n.to_string()),
+            1 => prop_oneof![Just("true"), Just("false"), Just("null"), Just("undefined")]
+                .prop_map(str::to_string),
+        ];
+        leaf.prop_recursive(6, 48, 3, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a} + {b}")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}||{b}")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a} === {b}")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}!=={b}")),
+                (inner.clone(), inner.clone(), inner.clone())
+                    .prop_map(|(a, b, c)| format!("{a} ? {b} : {c}")),
+                inner.clone().prop_map(|a| format!("({a})")),
+                inner.clone().prop_map(|a| format!("encode({a})")),
+                (inner.clone(), inner).prop_map(|(a, b)| format!("encode( {a} , {b} )")),
+            ]
+        })
+    }
+
+    /// Templates made of text and tags holding valid expressions.
+    fn valid_template() -> impl Strategy<Value = String> {
+        let part = prop_oneof![
+            "[^<]{0,6}",
+            valid_expr().prop_map(|e| format!("<%= {e} %>")),
+            valid_expr().prop_map(|e| format!("<%-{e}%>")),
+        ];
+        prop::collection::vec(part, 0..5).prop_map(|v| v.concat())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn valid_templates_parse_and_render_without_panics(src in valid_template(), s in any_scope()) {
+            // Any expression the grammar produces parses, unless it nests too deeply
+            // (proptest's depth and parentheses can stack up past the limit).
+            let t = match parse(&src) {
+                Ok(t) => t,
+                Err(ParseError { kind: ParseErrorKind::TooDeep { .. }, .. }) => return Ok(()),
+                Err(e) => return Err(TestCaseError::fail(format!("{src:?}: {e}"))),
+            };
+            for r in t.references() {
+                prop_assert!(src[r.span.clone()].starts_with("<%"));
+                prop_assert!(!r.path.is_empty());
+            }
+            match t.render(&s) {
+                Ok(out) => {
+                    // Rendering is a pure function of template and scope.
+                    prop_assert_eq!(t.render(&s).ok(), Some(out));
+                }
+                Err(e) => {
+                    prop_assert!(src.get(e.span.clone()).is_some_and(|tag| tag.starts_with("<%")));
+                    prop_assert!(!e.to_string().is_empty());
+                }
+            }
+        }
 
         #[test]
         fn parse_never_panics(src in any::<String>()) {
