@@ -191,7 +191,9 @@ fn oauth_rules_platform_3_0() {
     const O: &str = "config/oauth_config.json";
     let c = Checked::run("bad-oauth-v30");
     c.at("error", "oauth-mandatory-keys", O, Some("\"two\""))
-        .says("oauth-mandatory-keys", "Mandatory key(s) missing in oauth_config.json - client_id. (integration 'two')");
+        .says("oauth-mandatory-keys", "Mandatory key(s) missing in oauth_config.json - client_secret. (integration 'two')");
+    c.at("warning", "oauth-credentials-empty", O, Some("\"\""))
+        .says("oauth-credentials-empty", "client_id of integration 'two' is empty");
     c.at("error", "oauth-token-type", O, Some("\"user\""))
         .says("oauth-token-type", "Invalid token type mentioned in oauth_config.json - user.");
     c.at("error", "oauth-iparams", O, Some("\"password\""))
@@ -263,6 +265,8 @@ fn iparams_rules() {
     c.at("error", "iparam-default", I, Some("[\"eu\", \"in\"]"));
     c.at("error", "iparam-keys", I, Some("\"modules\""))
         .says("iparam-keys", "Invalid key(s), modules, found in the 'regions' field.");
+    // A platform 2.3 app with the 3.x integrations form.
+    c.at("warning", "oauth-integrations-platform", "config/oauth_config.json", Some("\"integrations\""));
     // helpdesk_key is secure: no secure-name warning for it.
     assert!(!diags(&c.report).iter().any(|d| d["rule"] == "iparam-secure-name"
         && d["message"].as_str().is_some_and(|m| m.contains("helpdesk_key"))));

@@ -80,6 +80,8 @@ pub const RULES: &[(&str, Severity)] = &[
     ("iparam-in-oauth-config", Severity::Warning),
     ("secure-iparam-placement", Severity::Warning),
     ("oauth-mandatory-keys", Severity::Error),
+    ("oauth-credentials-empty", Severity::Warning),
+    ("oauth-integrations-platform", Severity::Warning),
     ("oauth-token-type", Severity::Error),
     ("oauth-iparams", Severity::Error),
     ("oauth-form-platform", Severity::Error),

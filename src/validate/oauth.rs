@@ -83,10 +83,36 @@ fn integration(ctx: &mut Ctx<'_>, base: &str, name: Option<&str>, body: &Map<Str
     if name.is_some() {
         mandatory.insert(0, "display_name");
     }
+    // fdk-emu asks for the client credentials on /oauth_configs when the file leaves them
+    // empty (Freshworks' samples ship them as ""), so an empty credential is a warning; a
+    // missing key, or any other empty mandatory key, is FDK's error.
+    let is_empty_credential = |k: &str| {
+        (k == "client_id" || k == "client_secret")
+            && matches!(body.get(k), Some(Value::String(s)) if s.is_empty())
+    };
     let missing: Vec<&str> = mandatory
         .into_iter()
-        .filter(|k| !present(body.get(*k)))
+        .filter(|k| !present(body.get(*k)) && !is_empty_credential(k))
         .collect();
+    let empty: Vec<&str> = ["client_id", "client_secret"]
+        .into_iter()
+        .filter(|k| is_empty_credential(k))
+        .collect();
+    if !empty.is_empty() {
+        let which = name.map_or(String::new(), |n| format!(" of integration '{n}'"));
+        ctx.push(
+            Severity::Warning,
+            OAUTH_CONFIG,
+            &format!("{base}/{}", empty[0]),
+            Target::Value,
+            "oauth-credentials-empty",
+            format!(
+                "{}{which} is empty in oauth_config.json; `fdk run` refuses this (\"Mandatory key(s) missing\"), fdk-emu asks for it on the OAuth setup page",
+                empty.join(" and ")
+            ),
+            Some("enter the credentials on http://localhost:10001/oauth_configs, or write them (or <%= oauth_iparams.x %>) in the file".into()),
+        );
+    }
     if !missing.is_empty() {
         let which = name.map_or(String::new(), |n| format!(" (integration '{n}')"));
         ctx.push(
