@@ -391,3 +391,31 @@ fn exit_codes() {
     assert_eq!(code, 2, "unreadable folder: {out}{err}");
     assert!(err.contains("does not exist"), "{err}");
 }
+
+/// Every rule a fixture triggers is listed in `validate::RULES` with the severity it is
+/// reported at, so the list documents what editors and CI can filter on.
+#[test]
+fn every_reported_rule_is_documented_with_its_severity() {
+    let apps = std::fs::read_dir(common::fixtures().join("apps")).expect("fixtures");
+    let mut seen = 0;
+    for app in apps.flatten() {
+        let dir = app.path().to_string_lossy().into_owned();
+        let (_, out, _) = common::run_cli(&["validate", "--format", "json", "--app-dir", &dir]);
+        let report: Value = serde_json::from_str(&out).expect("json report");
+        for d in diags(&report) {
+            let rule = d["rule"].as_str().unwrap_or("");
+            let severity = d["severity"].as_str().unwrap_or("");
+            let listed = fdk_emu::validate::RULES.iter().find(|(r, _)| *r == rule);
+            let Some((_, s)) = listed else {
+                panic!("{dir}: rule {rule} is not in validate::RULES");
+            };
+            let s = match s {
+                fdk_emu::validate::Severity::Error => "error",
+                fdk_emu::validate::Severity::Warning => "warning",
+            };
+            assert_eq!(s, severity, "{dir}: rule {rule} is listed as {s} but reported as {severity}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 50, "the fixtures exercise the rules ({seen} diagnostics)");
+}
