@@ -7,5 +7,6 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod server;
+pub mod store;
 pub mod validate;
 pub mod watch;
