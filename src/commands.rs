@@ -65,7 +65,9 @@ fn config_from(args: &RunArgs, root: &Path) -> Result<Config, String> {
     let mut upstreams = Vec::new();
     for spec in &args.upstreams {
         let (host, url) = spec.split_once('=').ok_or_else(|| {
-            format!("--upstream {spec}: expected HOST=URL, e.g. api.example.com=http://127.0.0.1:8001")
+            format!(
+                "--upstream {spec}: expected HOST=URL, e.g. api.example.com=http://127.0.0.1:8001"
+            )
         })?;
         let url = url::Url::parse(url)
             .map_err(|e| format!("--upstream {spec}: {url} is not a URL ({e})"))?;
@@ -113,7 +115,9 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     let color = render::use_color(std::io::stderr().is_terminal());
     if report.has_errors() {
         eprint!("{}", render::text(&report, Some(&loaded.app), color));
-        eprintln!("The local server could not be started due to the issue(s) above. Fix them and run again (`fdk-emu validate` checks without starting).");
+        eprintln!(
+            "The local server could not be started due to the issue(s) above. Fix them and run again (`fdk-emu validate` checks without starting)."
+        );
         return ExitCode::from(1);
     }
     if report.warnings().next().is_some() {
@@ -160,9 +164,14 @@ fn banner(config: &Config, loaded: &Loaded) {
     println!("  Setup pages:   {base}/custom_configs");
     println!("  Status:        {base}/api/status");
     if app.oauth.is_some() {
-        println!("  OAuth redirect URI to register with the provider: {}", config.redirect_uri());
+        println!(
+            "  OAuth redirect URI to register with the provider: {}",
+            config.redirect_uri()
+        );
     }
-    println!("Append 'dev=true' to your product URL (e.g. https://domain.freshdesk.com/a/tickets/1?dev=true) to load the app. Quit with Ctrl-C.");
+    println!(
+        "Append 'dev=true' to your product URL (e.g. https://domain.freshdesk.com/a/tickets/1?dev=true) to load the app. Quit with Ctrl-C."
+    );
 }
 
 fn store_cmd(_args: &StoreArgs) -> ExitCode {
