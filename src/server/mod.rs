@@ -57,14 +57,20 @@ pub fn bind(config: &Config) -> Result<TcpListener, ServeError> {
     })
 }
 
-/// Serves until Ctrl-C.
-pub async fn serve(shared: Arc<Shared>, listener: TcpListener) -> Result<(), ServeError> {
+/// Serves until Ctrl-C. `on_ready` runs once the listener serves and the watcher is
+/// watching, so whatever it prints (the banner) is a promise that both hold.
+pub async fn serve(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    on_ready: impl FnOnce(),
+) -> Result<(), ServeError> {
     let data = web::Data::from(shared.clone());
     let server = HttpServer::new(move || ActixApp::new().app_data(data.clone()).configure(routes))
         .listen(listener)?
         .shutdown_timeout(1)
         .run();
     crate::watch::spawn(shared.clone());
+    on_ready();
     server.await?;
     Ok(())
 }
