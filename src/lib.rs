@@ -7,5 +7,6 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod server;
+pub mod template;
 pub mod validate;
 pub mod watch;
