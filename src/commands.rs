@@ -142,10 +142,13 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
-    banner(&config, &loaded);
     let shared = Arc::new(Shared::new(config, loaded.app, report));
     let system = actix_web::rt::System::new();
-    match system.block_on(server::serve(shared, listener)) {
+    let ready = {
+        let shared = shared.clone();
+        move || banner(&shared.config, &shared.app())
+    };
+    match system.block_on(server::serve(shared, listener, ready)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -154,9 +157,8 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     }
 }
 
-fn banner(config: &Config, loaded: &Loaded) {
+fn banner(config: &Config, app: &app::App) {
     let base = config.base_url();
-    let app = &loaded.app;
     println!(
         "fdk-emu serving {} (platform {}) at {base}",
         app.name,

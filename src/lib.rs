@@ -8,5 +8,6 @@ pub mod cli;
 pub mod commands;
 pub mod server;
 pub mod store;
+pub mod template;
 pub mod validate;
 pub mod watch;

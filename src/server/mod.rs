@@ -3,6 +3,8 @@
 //! Each feature keeps its routes in its own module and registers them in [`routes`]; errors
 //! of lower layers are turned into HTTP answers at this edge only.
 
+pub mod live;
+pub mod origin;
 pub mod state;
 pub mod status;
 
@@ -33,6 +35,7 @@ pub enum ServeError {
 /// Registers every route. Shared by the binary and by in-process tests.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     status::configure(cfg);
+    live::configure(cfg);
 }
 
 /// Binds the listener first, so that a busy port is reported before anything else starts.
@@ -54,18 +57,20 @@ pub fn bind(config: &Config) -> Result<TcpListener, ServeError> {
     })
 }
 
-/// Serves until Ctrl-C.
-pub async fn serve(shared: Arc<Shared>, listener: TcpListener) -> Result<(), ServeError> {
+/// Serves until Ctrl-C. `on_ready` runs once the listener serves and the watcher is
+/// watching, so whatever it prints (the banner) is a promise that both hold.
+pub async fn serve(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    on_ready: impl FnOnce(),
+) -> Result<(), ServeError> {
     let data = web::Data::from(shared.clone());
-    let server = HttpServer::new(move || {
-        ActixApp::new()
-            .app_data(data.clone())
-            .configure(routes)
-    })
-    .listen(listener)?
-    .shutdown_timeout(1)
-    .run();
+    let server = HttpServer::new(move || ActixApp::new().app_data(data.clone()).configure(routes))
+        .listen(listener)?
+        .shutdown_timeout(1)
+        .run();
     crate::watch::spawn(shared.clone());
+    on_ready();
     server.await?;
     Ok(())
 }

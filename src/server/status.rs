@@ -17,6 +17,7 @@ async fn status(shared: web::Data<Shared>) -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "app": app.name,
         "platform_version": app.manifest.platform_version,
+        "templates": app.templates.keys().collect::<Vec<_>>(),
         "serving": if shared.is_stale() { "last good snapshot (the files on disk have errors)" } else { "current files" },
         "validation": {
             "valid": !report.has_errors(),

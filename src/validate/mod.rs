@@ -43,7 +43,10 @@ pub fn validate(loaded: &Loaded, _opts: &Options) -> Report {
             rule: "manifest-missing".into(),
             message: "Could not find the app manifest file in the current/specified directory."
                 .into(),
-            hint: Some("run fdk-emu in the app folder (the one with manifest.json) or pass --app-dir".into()),
+            hint: Some(
+                "run fdk-emu in the app folder (the one with manifest.json) or pass --app-dir"
+                    .into(),
+            ),
         });
     }
     report.sort();
