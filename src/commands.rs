@@ -131,6 +131,14 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Opened before binding: a damaged, locked or newer store stops here with its message.
+    let store = match Store::open(&config.store_path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let listener = match server::bind(&config) {
         Ok(l) => l,
         Err(e) => {
@@ -148,7 +156,7 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
         let shared = shared.clone();
         move || banner(&shared.config, &shared.app())
     };
-    match system.block_on(server::serve(shared, listener, ready)) {
+    match system.block_on(server::serve(shared, store, listener, ready)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
