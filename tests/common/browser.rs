@@ -40,6 +40,8 @@ impl Browser {
         if !Path::new(CHROMIUM).exists() {
             panic!("{CHROMIUM} is missing: run ./scripts/test, which installs chromium and chromium-driver");
         }
+        // Two TLS providers are compiled in (see Cargo.toml); choose one for the process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let port = super::free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
