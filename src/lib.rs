@@ -1,2 +1,12 @@
-pub fn _x() {}
+//! fdk-emu: a local dev server for Freshworks apps, a drop-in replacement for `fdk run`.
+//!
+//! The binary is thin (`main.rs`); everything lives here so that tests and benchmarks can
+//! drive the same code.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod server;
 pub mod template;
+pub mod validate;
+pub mod watch;

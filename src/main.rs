@@ -1,3 +1,8 @@
-fn main() {
-    println!("Hello, world!");
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = fdk_emu::cli::Cli::parse();
+    fdk_emu::commands::dispatch(cli)
 }

@@ -1,0 +1,85 @@
+//! One configuration file as read from disk: its text (kept for positions and excerpts) and,
+//! when it parses, its JSON value.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// A JSON file of the app, with the text it was parsed from.
+///
+/// The text is kept because every diagnostic points at a line and column of it, and the text
+/// report shows an excerpt; the value is `None` when the text is not valid JSON (the parse
+/// error is then reported by the loader, with its position).
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the app folder, with `/` separators (`config/requests.json`).
+    pub rel_path: String,
+    pub abs_path: PathBuf,
+    pub text: String,
+    pub value: Option<Value>,
+}
+
+/// Why a JSON file could not be turned into a value.
+#[derive(Debug, Clone)]
+pub struct ParseFailure {
+    pub message: String,
+    /// 1-based line and column, as serde_json reports them.
+    pub line: usize,
+    pub column: usize,
+}
+
+impl SourceFile {
+    /// Parses `text` strictly (as `JSON.parse` would: no comments, no trailing commas).
+    pub fn parse(root: &Path, rel_path: &str, text: String) -> (SourceFile, Option<ParseFailure>) {
+        let abs_path = root.join(rel_path);
+        // A UTF-8 byte order mark is not JSON, but editors on Windows write one; skip it
+        // rather than fail with a baffling "expected value at line 1 column 1".
+        let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let (value, failure) = if body.trim().is_empty() {
+            (
+                None,
+                Some(ParseFailure {
+                    message: "the file is empty; it must hold a JSON object (at least `{}`)".into(),
+                    line: 1,
+                    column: 1,
+                }),
+            )
+        } else {
+            match serde_json::from_str::<Value>(body) {
+                Ok(v) => (Some(v), None),
+                Err(e) => (
+                    None,
+                    Some(ParseFailure {
+                        message: describe_json_error(&e),
+                        line: e.line().max(1),
+                        column: e.column().max(1),
+                    }),
+                ),
+            }
+        };
+        (
+            SourceFile {
+                rel_path: rel_path.to_string(),
+                abs_path,
+                text,
+                value,
+            },
+            failure,
+        )
+    }
+
+    /// The top-level object, when the file parsed into one.
+    pub fn object(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.value.as_ref().and_then(Value::as_object)
+    }
+}
+
+/// serde_json's messages end with " at line X column Y"; the position is reported separately.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    };
+    format!("invalid JSON: {msg}")
+}

@@ -1,0 +1,138 @@
+//! The command line: `fdk-emu run`, `fdk-emu validate`, `fdk-emu store`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A fast, safe local dev server for Freshworks apps: a drop-in for `fdk run`.
+///
+/// Run it in the folder of a Freshworks app (the one with manifest.json). It checks the app's
+/// configuration, serves the setup pages at http://localhost:10001/custom_configs, performs
+/// the OAuth handshake, and answers the app's client.request.invokeTemplate calls.
+#[derive(Debug, Parser)]
+#[command(name = "fdk-emu", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the app, then serve it on localhost (like `fdk run`).
+    ///
+    /// Refuses to start while the app has errors (they are printed). Once running, edits to
+    /// manifest.json, config/ and app/ are picked up without a restart.
+    Run(RunArgs),
+    /// Check the app's manifest and configuration files and report every problem at once.
+    ///
+    /// Exit code: 0 when there are no errors (warnings allowed), 1 when there are errors,
+    /// 2 when the app folder cannot be read.
+    Validate(ValidateArgs),
+    /// Show or clear what fdk-emu has stored for the app (settings, iparams, OAuth tokens).
+    Store(StoreArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AppDirArg {
+    /// The app folder (the one that holds manifest.json).
+    #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
+    pub app_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub app: AppDirArg,
+
+    /// Port to listen on. The OAuth redirect URI follows it:
+    /// http://localhost:PORT/auth/callback.
+    #[arg(short, long, default_value_t = 10001, env = "FDK_EMU_PORT")]
+    pub port: u16,
+
+    /// Address to bind. The default accepts connections from this machine only.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub host: String,
+
+    /// SQLite file for settings, iparams and tokens [default: <app>/.fdk/localstore.sqlite].
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+
+    /// Mount a built-in OAuth provider under /_demo/ to try the OAuth flow offline.
+    #[arg(long)]
+    pub demo_provider: bool,
+
+    /// Send the requests of templates whose host is HOST to URL instead (repeatable), e.g.
+    /// --upstream api.example.com=http://127.0.0.1:8001 to test against a local mock.
+    #[arg(long = "upstream", value_name = "HOST=URL")]
+    pub upstreams: Vec<String>,
+
+    /// Timeout of one attempt of a template request, in milliseconds [default: 15000, or
+    /// REQUEST_TIMEOUT, or request.timeout in .fdk/configs.json].
+    #[arg(long, value_name = "MS")]
+    pub request_timeout: Option<u64>,
+
+    /// Do not enforce the production rate limit of 50 template requests a minute.
+    #[arg(long)]
+    pub no_rate_limit: bool,
+
+    /// Do not enforce the production limit of 6 MB on a template response.
+    #[arg(long)]
+    pub no_response_limit: bool,
+
+    /// Refresh an OAuth access token this many seconds before it expires.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub refresh_margin: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: grouped, with a source excerpt under each problem.
+    Text,
+    /// For editors and CI: one JSON document.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub app: AppDirArg,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Check configuration files only (manifest.json and config/), not the app/ folder.
+    #[arg(long)]
+    pub config_only: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    #[command(flatten)]
+    pub app: AppDirArg,
+
+    /// SQLite file [default: <app>/.fdk/localstore.sqlite].
+    #[arg(long, value_name = "PATH", global = true)]
+    pub store: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub action: StoreAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum StoreAction {
+    /// Print what is stored, with secrets masked.
+    Show,
+    /// Delete stored data for real.
+    Reset {
+        /// Only the installation parameters.
+        #[arg(long, conflicts_with_all = ["oauth", "all"])]
+        iparams: bool,
+        /// Only OAuth data (client credentials, oauth_iparams, tokens).
+        #[arg(long, conflicts_with_all = ["iparams", "all"])]
+        oauth: bool,
+        /// Everything (the default).
+        #[arg(long)]
+        all: bool,
+    },
+}

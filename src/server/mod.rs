@@ -1,0 +1,76 @@
+//! The HTTP server: shared state, route registration, start-up.
+//!
+//! Each feature keeps its routes in its own module and registers them in [`routes`]; errors
+//! of lower layers are turned into HTTP answers at this edge only.
+
+pub mod live;
+pub mod origin;
+pub mod state;
+pub mod status;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{App as ActixApp, HttpServer, web};
+
+pub use state::{Config, Shared};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "port {port} on {host} is already in use (another fdk run or fdk-emu?). Stop the other server or choose another port with --port, e.g. --port {next}"
+    )]
+    PortInUse { host: String, port: u16, next: u16 },
+    #[error("cannot listen on {host}:{port}: {source}")]
+    Bind {
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Registers every route. Shared by the binary and by in-process tests.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    status::configure(cfg);
+    live::configure(cfg);
+}
+
+/// Binds the listener first, so that a busy port is reported before anything else starts.
+pub fn bind(config: &Config) -> Result<TcpListener, ServeError> {
+    TcpListener::bind((config.host.as_str(), config.port)).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            ServeError::PortInUse {
+                host: config.host.clone(),
+                port: config.port,
+                next: config.port.wrapping_add(1).max(1024),
+            }
+        } else {
+            ServeError::Bind {
+                host: config.host.clone(),
+                port: config.port,
+                source: e,
+            }
+        }
+    })
+}
+
+/// Serves until Ctrl-C. `on_ready` runs once the listener serves and the watcher is
+/// watching, so whatever it prints (the banner) is a promise that both hold.
+pub async fn serve(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    on_ready: impl FnOnce(),
+) -> Result<(), ServeError> {
+    let data = web::Data::from(shared.clone());
+    let server = HttpServer::new(move || ActixApp::new().app_data(data.clone()).configure(routes))
+        .listen(listener)?
+        .shutdown_timeout(1)
+        .run();
+    crate::watch::spawn(shared.clone());
+    on_ready();
+    server.await?;
+    Ok(())
+}

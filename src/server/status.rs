@@ -1,0 +1,29 @@
+//! `GET /api/status`: the app, its validation state and (later) setup and OAuth state, as
+//! JSON. Never a secret.
+
+use actix_web::{HttpResponse, get, web};
+use serde_json::json;
+
+use super::Shared;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(status);
+}
+
+#[get("/api/status")]
+async fn status(shared: web::Data<Shared>) -> HttpResponse {
+    let app = shared.app();
+    let report = shared.report();
+    HttpResponse::Ok().json(json!({
+        "app": app.name,
+        "platform_version": app.manifest.platform_version,
+        "templates": app.templates.keys().collect::<Vec<_>>(),
+        "serving": if shared.is_stale() { "last good snapshot (the files on disk have errors)" } else { "current files" },
+        "validation": {
+            "valid": !report.has_errors(),
+            "errors": report.errors().count(),
+            "warnings": report.warnings().count(),
+            "diagnostics": report.diagnostics,
+        },
+    }))
+}

@@ -1,0 +1,155 @@
+//! Hot reload: watch `manifest.json`, `config/` and `app/`, reload and revalidate on change,
+//! swap the new snapshot in only when it has no errors, and tell live-reload clients.
+//!
+//! notify's raw events come in bursts (an editor's save is often write + rename + chmod), so
+//! they are debounced for a short window before one reload runs. Loading and validating read
+//! files and compile schemas, so that work runs on the blocking pool, off the executor.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+
+use crate::server::Shared;
+use crate::server::state::Change;
+
+/// Long enough to fold one save's burst of events into one reload, short enough that the
+/// new snapshot serves well under 300 ms after the change.
+const DEBOUNCE: Duration = Duration::from_millis(40);
+
+/// Starts watching the app folder of `shared`. Failure to watch is reported, not fatal: the
+/// server is still useful without hot reload.
+pub fn spawn(shared: Arc<Shared>) {
+    let root = shared.app().root.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+    let mut debouncer = match new_debouncer(DEBOUNCE, None, move |res: DebounceEventResult| {
+        if let Ok(events) = res {
+            // Reading a file is an inotify event too (our own reload reads them all):
+            // only creations, modifications and removals are changes.
+            let paths: Vec<PathBuf> = events
+                .into_iter()
+                .filter(|e| !matches!(e.event.kind, EventKind::Access(_) | EventKind::Other))
+                .flat_map(|e| e.event.paths)
+                .collect();
+            if paths.is_empty() {
+                return;
+            }
+            let _ = tx.send(paths);
+        }
+    }) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!(
+                "warning: cannot watch {} for changes ({e}); restart fdk-emu after editing files",
+                root.display()
+            );
+            return;
+        }
+    };
+    // The app folder itself non-recursively (manifest.json, and config/ or app/ appearing),
+    // config/ and app/ recursively. Not the whole tree: .fdk/ (our database) and
+    // node_modules/ change constantly and are no concern of the app's configuration.
+    let _ = debouncer.watch(&root, RecursiveMode::NonRecursive);
+    for sub in ["config", "app"] {
+        let dir = root.join(sub);
+        if dir.is_dir() {
+            let _ = debouncer.watch(&dir, RecursiveMode::Recursive);
+        }
+    }
+    tokio::spawn(async move {
+        let _keep_alive = &mut debouncer;
+        while let Some(mut paths) = rx.recv().await {
+            // Fold whatever else arrived meanwhile into this reload.
+            while let Ok(more) = rx.try_recv() {
+                paths.extend(more);
+            }
+            let changed: Vec<String> = paths
+                .iter()
+                .filter_map(|p| relevant(&root, p))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if changed.is_empty() {
+                continue;
+            }
+            for sub in ["config", "app"] {
+                if changed.iter().any(|c| c == sub) {
+                    let _ = debouncer.watch(&root.join(sub), RecursiveMode::Recursive);
+                }
+            }
+            reload(&shared, &changed).await;
+        }
+    });
+}
+
+/// The path relative to the app folder when it is one the app's configuration depends on.
+fn relevant(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    let name = rel.rsplit('/').next().unwrap_or(&rel);
+    // Editors' swap and backup files are not the app's files.
+    if name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.starts_with(".#")
+        || name == "4913"
+    {
+        return None;
+    }
+    let keep = rel == "manifest.json"
+        || rel == "config"
+        || rel == "app"
+        || rel.starts_with("config/")
+        || rel.starts_with("app/");
+    keep.then_some(rel)
+}
+
+/// Loads and validates the app again and offers the result to the server.
+pub async fn reload(shared: &Arc<Shared>, changed: &[String]) {
+    let started = Instant::now();
+    let root = shared.app().root.clone();
+    let result =
+        tokio::task::spawn_blocking(move || crate::commands::load_and_validate(&root)).await;
+    let (loaded, report) = match result {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => {
+            eprintln!("reload failed: {e}; still serving the previous version");
+            return;
+        }
+        Err(e) => {
+            eprintln!("reload failed: {e}; still serving the previous version");
+            return;
+        }
+    };
+    let text = crate::validate::render::text(
+        &report,
+        Some(&loaded.app),
+        crate::validate::render::use_color(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+    );
+    let swapped = shared.offer(loaded.app, report.clone());
+    let what = changed.join(", ");
+    if swapped {
+        eprintln!(
+            "reloaded after a change to {what} ({} ms){}",
+            started.elapsed().as_millis(),
+            if report.warnings().next().is_some() {
+                ":"
+            } else {
+                ""
+            }
+        );
+        if report.warnings().next().is_some() {
+            eprint!("{text}");
+        }
+    } else {
+        eprintln!(
+            "the change to {what} has errors; still serving the previous version until they are fixed:"
+        );
+        eprint!("{text}");
+    }
+    for file in changed {
+        let _ = shared.changes.send(Change { file: file.clone() });
+    }
+}
