@@ -3,8 +3,13 @@
 //! Each feature keeps its routes in its own module and registers them in [`routes`]; errors
 //! of lower layers are turned into HTTP answers at this edge only.
 
+pub mod cors;
+pub mod dprouter;
+pub mod home;
+pub mod iframe;
 pub mod live;
 pub mod origin;
+pub mod sources;
 pub mod state;
 pub mod status;
 
@@ -36,6 +41,11 @@ pub enum ServeError {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     status::configure(cfg);
     live::configure(cfg);
+    home::configure(cfg);
+    iframe::configure(cfg);
+    // /dprouter: the oauth route first (OAuth module), then proxy, then the fallback.
+    dprouter::configure_proxy(cfg);
+    dprouter::configure_fallback(cfg);
 }
 
 /// Binds the listener first, so that a busy port is reported before anything else starts.
@@ -65,7 +75,15 @@ pub async fn serve(
     on_ready: impl FnOnce(),
 ) -> Result<(), ServeError> {
     let data = web::Data::from(shared.clone());
-    let server = HttpServer::new(move || ActixApp::new().app_data(data.clone()).configure(routes))
+    let invoker = web::Data::new(crate::invoke::Invoker::new(&shared.config));
+    let server = HttpServer::new(move || {
+        ActixApp::new()
+            .app_data(data.clone())
+            .app_data(invoker.clone())
+            .configure(routes)
+            // Outermost: CORS preflights are answered before any guard sees them.
+            .wrap(actix_web::middleware::from_fn(cors::cors))
+    })
         .listen(listener)?
         .shutdown_timeout(1)
         .run();
