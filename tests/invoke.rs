@@ -357,3 +357,111 @@ fn malformed_calls_get_a_clear_4xx() {
     let (status, v) = post("db", "{}");
     assert_eq!((status, v), (404, json!({"message":"Route not allowed","status":404})));
 }
+
+#[test]
+fn front_end_files_client_script_and_home_page() {
+    let httpbin = Httpbin::start();
+    let (_tmp, dir) = copy_app("invoke");
+    std::fs::write(dir.join("secret.txt"), "outside app/").expect("write");
+    let server = start(&dir, &httpbin, &[]);
+    let c = client();
+    let get = |path: &str| c.get(server.url(path)).send().expect("GET");
+
+    // HTML: {{{appclient}}} replaced, live-reload hook appended.
+    let r = get("/iframe/index.html");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+    let html = r.text().unwrap_or_default();
+    assert!(html.contains(r#"<script src="/_fdk-emu/client.js"></script>"#), "{html}");
+    assert!(!html.contains("{{{appclient}}}"));
+    assert!(html.contains("/notify-change"), "{html}");
+    // Other files with their content types; a folder serves its index.html.
+    let r = get("/iframe/scripts/app.js");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"].to_str().unwrap_or_default().contains("javascript"),
+        "{:?}",
+        r.headers()
+    );
+    assert_eq!(get("/iframe/icon.svg").headers()["content-type"], "image/svg+xml");
+    assert_eq!(get("/iframe/").status(), 200);
+    // Nothing outside app/.
+    for path in ["/iframe/../secret.txt", "/iframe/%2e%2e/secret.txt", "/iframe/..%2fsecret.txt", "/iframe/nope.js"] {
+        let r = get(path);
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(!r.text().unwrap_or_default().contains("outside app/"), "{path}");
+    }
+    // The client script.
+    let r = get("/_fdk-emu/client.js");
+    assert_eq!(r.status(), 200);
+    let js = r.text().unwrap_or_default();
+    assert!(js.contains("invokeTemplate") && js.contains("initialized"), "{js}");
+
+    // Home page: name, validation, setup links, one iframe per location.
+    let home = get("/").text().unwrap_or_default();
+    assert!(home.contains("<h1>invoke</h1>"), "{home}");
+    assert!(home.contains("Valid"), "{home}");
+    assert!(home.contains("/custom_configs"), "{home}");
+    assert!(home.contains("/oauth_configs?integration=acct"), "{home}");
+    assert!(
+        home.contains(r#"src="/iframe/index.html?location=full_page_app&amp;module=common""#),
+        "{home}"
+    );
+}
+
+#[test]
+fn cors_for_product_pages_and_our_own_only() {
+    let httpbin = Httpbin::start();
+    let (_tmp, dir) = copy_app("invoke");
+    let server = start(&dir, &httpbin, &[]);
+    let c = client();
+    // A product page's private-network preflight before POST /dprouter.
+    let r = c
+        .request(reqwest::Method::OPTIONS, server.url("/dprouter"))
+        .header("Origin", "https://acme.freshdesk.com")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type,mkp-route")
+        .header("Access-Control-Request-Private-Network", "true")
+        .send()
+        .expect("preflight");
+    assert!(r.status().is_success(), "{}", r.status());
+    let h = r.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://acme.freshdesk.com");
+    assert_eq!(h["access-control-allow-private-network"], "true");
+    assert_eq!(h["access-control-allow-headers"], "content-type,mkp-route");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    // The real request gets the header too.
+    let r = c
+        .post(server.url("/dprouter"))
+        .header("Origin", "https://acme.freshdesk.com")
+        .header("MKP-ROUTE", "proxy")
+        .json(&call("ping", json!({})))
+        .send()
+        .expect("POST");
+    assert_eq!(r.headers()["access-control-allow-origin"], "https://acme.freshdesk.com");
+    let env: Value = r.json().expect("envelope");
+    assert_eq!(env["status"], 200);
+    let r = c
+        .get(server.url("/iframe/api"))
+        .header("Origin", "https://acme.freshworks.com")
+        .send()
+        .expect("GET /iframe/api");
+    assert_eq!(r.headers()["access-control-allow-origin"], "https://acme.freshworks.com");
+    // Any other origin is refused.
+    let r = c
+        .request(reqwest::Method::OPTIONS, server.url("/dprouter"))
+        .header("Origin", "https://evil.example.com")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .expect("preflight");
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let r = c
+        .post(server.url("/dprouter"))
+        .header("Origin", "https://evil.example.com")
+        .header("MKP-ROUTE", "proxy")
+        .json(&call("ping", json!({})))
+        .send()
+        .expect("POST");
+    assert_eq!(r.status(), 403);
+}
