@@ -10,7 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// configuration, serves the setup pages at http://localhost:10001/custom_configs, performs
 /// the OAuth handshake, and answers the app's client.request.invokeTemplate calls.
 #[derive(Debug, Parser)]
-#[command(name = "fdk-emu", version, propagate_version = true)]
+#[command(
+    name = "fdk-emu",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  fdk-emu validate                 check the app in this folder\n  fdk-emu run                      serve it at http://localhost:10001\n  fdk-emu run --port 10002 --upstream api.example.com=http://127.0.0.1:8001\n  fdk-emu store show               what is stored for the app (secrets masked)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -62,7 +67,9 @@ pub struct RunArgs {
     pub demo_provider: bool,
 
     /// Send the requests of templates whose host is HOST to URL instead (repeatable), e.g.
-    /// --upstream api.example.com=http://127.0.0.1:8001 to test against a local mock.
+    /// --upstream api.example.com=http://127.0.0.1:8001 to test against a local mock. The same
+    /// map can live in the app folder's fdk-emu.json:
+    /// {"upstreams": {"api.example.com": "http://127.0.0.1:8001"}} (the command line wins).
     #[arg(long = "upstream", value_name = "HOST=URL")]
     pub upstreams: Vec<String>,
 

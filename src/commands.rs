@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::{self, LoadError, Loaded};
-use crate::cli::{Cli, Command, Format, RunArgs, StoreArgs, ValidateArgs};
+use crate::cli::{Cli, Command, Format, RunArgs, StoreAction, StoreArgs, ValidateArgs};
 use crate::server::{self, Config, Shared};
+use crate::store::{self, ResetScope, Store, StoreError};
 use crate::validate::{self, Report, render};
 
 /// Loads the app in `root` and validates it with every check.
@@ -62,10 +63,13 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
 /// Resolves the run configuration: flags first, then FDK's environment variable and the
 /// app's `.fdk/configs.json`, then defaults.
 fn config_from(args: &RunArgs, root: &Path) -> Result<Config, String> {
-    let mut upstreams = Vec::new();
+    // The project file first, so that --upstream on the command line wins.
+    let mut upstreams = project_upstreams(root)?;
     for spec in &args.upstreams {
         let (host, url) = spec.split_once('=').ok_or_else(|| {
-            format!("--upstream {spec}: expected HOST=URL, e.g. api.example.com=http://127.0.0.1:8001")
+            format!(
+                "--upstream {spec}: expected HOST=URL, e.g. api.example.com=http://127.0.0.1:8001"
+            )
         })?;
         let url = url::Url::parse(url)
             .map_err(|e| format!("--upstream {spec}: {url} is not a URL ({e})"))?;
@@ -93,6 +97,45 @@ fn config_from(args: &RunArgs, root: &Path) -> Result<Config, String> {
     })
 }
 
+/// The name of fdk-emu's own project configuration file, in the app folder.
+pub const PROJECT_CONFIG: &str = "fdk-emu.json";
+
+/// `upstreams` of `<app>/fdk-emu.json`: `{"upstreams": {"api.example.com": "http://127.0.0.1:8001"}}`.
+/// A missing file is fine; a broken one is an error that names the file and the entry.
+fn project_upstreams(root: &Path) -> Result<Vec<(String, url::Url)>, String> {
+    let path = root.join(PROJECT_CONFIG);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
+    let Some(map) = v.get("upstreams") else {
+        return Ok(Vec::new());
+    };
+    let map = map.as_object().ok_or_else(|| {
+        format!(
+            "{}: \"upstreams\" must be an object such as {{\"api.example.com\": \"http://127.0.0.1:8001\"}}",
+            path.display()
+        )
+    })?;
+    let mut out = Vec::new();
+    for (host, url) in map {
+        let text = url
+            .as_str()
+            .ok_or_else(|| format!("{}: upstreams.{host} must be a URL string", path.display()))?;
+        let url = url::Url::parse(text).map_err(|e| {
+            format!(
+                "{}: upstreams.{host}: {text} is not a URL ({e})",
+                path.display()
+            )
+        })?;
+        out.push((host.trim().to_ascii_lowercase(), url));
+    }
+    Ok(out)
+}
+
 /// `request.timeout` of `<app>/.fdk/configs.json` (FDK's `fdk config set --scope local`).
 fn fdk_config_timeout(root: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(root.join(".fdk").join("configs.json")).ok()?;
@@ -113,7 +156,9 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     let color = render::use_color(std::io::stderr().is_terminal());
     if report.has_errors() {
         eprint!("{}", render::text(&report, Some(&loaded.app), color));
-        eprintln!("The local server could not be started due to the issue(s) above. Fix them and run again (`fdk-emu validate` checks without starting).");
+        eprintln!(
+            "The local server could not be started due to the issue(s) above. Fix them and run again (`fdk-emu validate` checks without starting)."
+        );
         return ExitCode::from(1);
     }
     if report.warnings().next().is_some() {
@@ -124,6 +169,14 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
+        }
+    };
+    // Opened before binding: a damaged, locked or newer store stops here with its message.
+    let store = match Store::open(&config.store_path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
         }
     };
     let listener = match server::bind(&config) {
@@ -137,10 +190,13 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
-    banner(&config, &loaded);
     let shared = Arc::new(Shared::new(config, loaded.app, report));
     let system = actix_web::rt::System::new();
-    match system.block_on(server::serve(shared, listener)) {
+    let ready = {
+        let shared = shared.clone();
+        move || banner(&shared.config, &shared.app())
+    };
+    match system.block_on(server::serve(shared, store, listener, ready)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -149,9 +205,8 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     }
 }
 
-fn banner(config: &Config, loaded: &Loaded) {
+fn banner(config: &Config, app: &app::App) {
     let base = config.base_url();
-    let app = &loaded.app;
     println!(
         "fdk-emu serving {} (platform {}) at {base}",
         app.name,
@@ -160,12 +215,193 @@ fn banner(config: &Config, loaded: &Loaded) {
     println!("  Setup pages:   {base}/custom_configs");
     println!("  Status:        {base}/api/status");
     if app.oauth.is_some() {
-        println!("  OAuth redirect URI to register with the provider: {}", config.redirect_uri());
+        println!(
+            "  OAuth redirect URI to register with the provider: {}",
+            config.redirect_uri()
+        );
     }
-    println!("Append 'dev=true' to your product URL (e.g. https://domain.freshdesk.com/a/tickets/1?dev=true) to load the app. Quit with Ctrl-C.");
+    println!(
+        "Append 'dev=true' to your product URL (e.g. https://domain.freshdesk.com/a/tickets/1?dev=true) to load the app. Quit with Ctrl-C."
+    );
 }
 
-fn store_cmd(_args: &StoreArgs) -> ExitCode {
-    eprintln!("error: the store commands are not available yet");
-    ExitCode::from(2)
+/// The store file of an app: `--store`, else `<app>/.fdk/localstore.sqlite`.
+fn store_path(app_dir: &Path, flag: Option<&PathBuf>) -> PathBuf {
+    flag.cloned()
+        .unwrap_or_else(|| app_dir.join(".fdk").join("localstore.sqlite"))
+}
+
+fn store_cmd(args: &StoreArgs) -> ExitCode {
+    let path = store_path(&args.app.app_dir, args.store.as_ref());
+    // `show` must not create a store that does not exist yet.
+    if !path.exists() {
+        match args.action {
+            StoreAction::Show => println!(
+                "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).",
+                path.display()
+            ),
+            StoreAction::Reset { .. } => {
+                println!("Nothing to reset: {} does not exist.", path.display())
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    let store = match Store::open(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        match args.action {
+            StoreAction::Show => {
+                let app = app::load(&args.app.app_dir).ok().map(|l| l.app);
+                let summary = store.summary().await?;
+                print!("{}", render_summary(&summary, app.as_ref()));
+                Ok(())
+            }
+            StoreAction::Reset { iparams, oauth, .. } => {
+                let (scope, what) = if iparams {
+                    (ResetScope::Iparams, "installation parameters")
+                } else if oauth {
+                    (
+                        ResetScope::OAuth,
+                        "OAuth credentials, oauth_iparams and tokens",
+                    )
+                } else {
+                    (ResetScope::All, "everything")
+                };
+                store.reset(scope).await?;
+                println!("Cleared {what} from {}.", path.display());
+                Ok::<(), StoreError>(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `store show` output: plain text for people, secrets already masked by the store.
+fn render_summary(s: &store::Summary, app: Option<&app::App>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let time = |t: Option<i64>| match t {
+        Some(t) => {
+            let left = t - store::now();
+            if left >= 0 {
+                format!("{t} (in {left} s)")
+            } else {
+                format!("{t} ({} s ago)", -left)
+            }
+        }
+        None => "unknown".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "Store: {} (schema version {})",
+        s.path.display(),
+        s.schema_version
+    );
+    let _ = writeln!(out, "\nSystem settings:");
+    match &s.system_settings {
+        Some(v) => {
+            let _ = writeln!(out, "  {v}");
+        }
+        None => {
+            let _ = writeln!(out, "  (not set)");
+        }
+    }
+    let _ = writeln!(out, "\nInstallation parameters:");
+    match &s.iparams {
+        Some(m) if m.is_empty() => {
+            let _ = writeln!(out, "  (saved, no values)");
+        }
+        Some(m) => {
+            for (k, v) in m {
+                let secure = if s.secure_iparams.contains(k) {
+                    "  (secure, encrypted)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "  {k} = {v}{secure}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "  (not installed yet)");
+        }
+    }
+    let _ = writeln!(out, "\nOAuth:");
+    if s.integrations.is_empty() {
+        let _ = writeln!(out, "  (nothing stored)");
+    }
+    for i in &s.integrations {
+        let declared = app
+            .and_then(|a| a.oauth.as_ref())
+            .is_some_and(|o| o.integrations.contains_key(&i.name));
+        let note = if app.is_some() && !declared {
+            " (not in oauth_config.json)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  {}{note}:", i.name);
+        match &i.client_id {
+            Some(id) => {
+                let _ = writeln!(out, "    client_id      {id}");
+                let _ = writeln!(out, "    client_secret  {}", store::MASK);
+            }
+            None => {
+                let _ = writeln!(out, "    client         from oauth_config.json");
+            }
+        }
+        if !i.oauth_iparams.is_empty() {
+            let _ = writeln!(
+                out,
+                "    oauth_iparams  {} (values encrypted)",
+                i.oauth_iparams.join(", ")
+            );
+        }
+        if i.has_access_token {
+            let _ = writeln!(
+                out,
+                "    access token   {} (obtained {}, expires {})",
+                store::MASK,
+                time(i.obtained_at),
+                time(i.expires_at)
+            );
+            let _ = writeln!(
+                out,
+                "    refresh token  {}",
+                if i.has_refresh_token {
+                    store::MASK
+                } else {
+                    "none"
+                }
+            );
+        } else {
+            let _ = writeln!(out, "    tokens         none (not authorized)");
+        }
+        if let Some(r) = &i.status.needs_reauth {
+            let _ = writeln!(out, "    needs re-authorization: {r}");
+        }
+        if let Some(m) = i.status.auth_method {
+            let _ = writeln!(out, "    client auth    {}", m.as_str());
+        }
+        if i.status.last_refresh_at.is_some() {
+            let _ = writeln!(out, "    last refresh   {}", time(i.status.last_refresh_at));
+        }
+    }
+    out
 }

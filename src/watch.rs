@@ -41,7 +41,10 @@ pub fn spawn(shared: Arc<Shared>) {
     }) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("warning: cannot watch {} for changes ({e}); restart fdk-emu after editing files", root.display());
+            eprintln!(
+                "warning: cannot watch {} for changes ({e}); restart fdk-emu after editing files",
+                root.display()
+            );
             return;
         }
     };
@@ -73,7 +76,7 @@ pub fn spawn(shared: Arc<Shared>) {
             }
             for sub in ["config", "app"] {
                 if changed.iter().any(|c| c == sub) {
-                    let _ = debouncer.watch(&root.join(sub), RecursiveMode::Recursive);
+                    let _ = debouncer.watch(root.join(sub), RecursiveMode::Recursive);
                 }
             }
             reload(&shared, &changed).await;
@@ -87,7 +90,12 @@ fn relevant(root: &Path, path: &Path) -> Option<String> {
     let rel = rel.to_string_lossy().replace('\\', "/");
     let name = rel.rsplit('/').next().unwrap_or(&rel);
     // Editors' swap and backup files are not the app's files.
-    if name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".swx") || name.starts_with(".#") || name == "4913" {
+    if name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.starts_with(".#")
+        || name == "4913"
+    {
         return None;
     }
     let keep = rel == "manifest.json"
@@ -102,7 +110,8 @@ fn relevant(root: &Path, path: &Path) -> Option<String> {
 pub async fn reload(shared: &Arc<Shared>, changed: &[String]) {
     let started = Instant::now();
     let root = shared.app().root.clone();
-    let result = tokio::task::spawn_blocking(move || crate::commands::load_and_validate(&root)).await;
+    let result =
+        tokio::task::spawn_blocking(move || crate::commands::load_and_validate(&root)).await;
     let (loaded, report) = match result {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) => {
@@ -125,13 +134,19 @@ pub async fn reload(shared: &Arc<Shared>, changed: &[String]) {
         eprintln!(
             "reloaded after a change to {what} ({} ms){}",
             started.elapsed().as_millis(),
-            if report.warnings().next().is_some() { ":" } else { "" }
+            if report.warnings().next().is_some() {
+                ":"
+            } else {
+                ""
+            }
         );
         if report.warnings().next().is_some() {
             eprint!("{text}");
         }
     } else {
-        eprintln!("the change to {what} has errors; still serving the previous version until they are fixed:");
+        eprintln!(
+            "the change to {what} has errors; still serving the previous version until they are fixed:"
+        );
         eprint!("{text}");
     }
     for file in changed {

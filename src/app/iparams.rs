@@ -109,7 +109,9 @@ pub enum IparamsPage {
     /// Neither iparams.json nor iparams.html.
     None,
     /// Generated from iparams.json.
-    Json { fields: IndexMap<String, IparamField> },
+    Json {
+        fields: IndexMap<String, IparamField>,
+    },
     /// The app's own `config/iparams.html`.
     Html,
 }
@@ -179,7 +181,10 @@ pub fn fields_from_value(v: Option<&Value>) -> IndexMap<String, IparamField> {
             pointer: format!("/{}", escape(name)),
             display_name: s("display_name"),
             description: s("description"),
-            kind: f.get("type").and_then(Value::as_str).and_then(IparamType::parse),
+            kind: f
+                .get("type")
+                .and_then(Value::as_str)
+                .and_then(IparamType::parse),
             required: f.get("required").and_then(Value::as_bool).unwrap_or(false),
             secure: f.get("secure").and_then(Value::as_bool).unwrap_or(false),
             default_value: f.get("default_value").cloned(),

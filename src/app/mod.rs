@@ -31,7 +31,9 @@ pub const IPARAMS_HTML: &str = "config/iparams.html";
 /// The app folder cannot be read at all (exit code 2 of `validate`).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("the app folder {0} does not exist; pass the folder that holds manifest.json with --app-dir")]
+    #[error(
+        "the app folder {0} does not exist; pass the folder that holds manifest.json with --app-dir"
+    )]
     NotFound(PathBuf),
     #[error("{0} is not a folder; pass the folder that holds manifest.json with --app-dir")]
     NotADirectory(PathBuf),

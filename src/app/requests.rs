@@ -65,7 +65,9 @@ pub fn templates_from_value(v: Option<&Value>) -> IndexMap<String, RequestTempla
         let opts = body.get("options");
         let o = |k: &str| opts.and_then(|o| o.get(k));
         let int = |k: &str, default: i64, lo: i64, hi: i64| -> i64 {
-            o(k).and_then(Value::as_i64).unwrap_or(default).clamp(lo, hi)
+            o(k).and_then(Value::as_i64)
+                .unwrap_or(default)
+                .clamp(lo, hi)
         };
         let template = RequestTemplate {
             name: name.clone(),

@@ -39,8 +39,7 @@ impl SourceFile {
             (
                 None,
                 Some(ParseFailure {
-                    message: "the file is empty; it must hold a JSON object (at least `{}`)"
-                        .into(),
+                    message: "the file is empty; it must hold a JSON object (at least `{}`)".into(),
                     line: 1,
                     column: 1,
                 }),

@@ -3,6 +3,15 @@
 //! Each feature keeps its routes in its own module and registers them in [`routes`]; errors
 //! of lower layers are turned into HTTP answers at this edge only.
 
+pub mod cors;
+pub mod dprouter;
+pub mod guard;
+pub mod home;
+pub mod iframe;
+pub mod live;
+pub mod origin;
+pub mod pages;
+pub mod sources;
 pub mod state;
 pub mod status;
 
@@ -12,6 +21,8 @@ use std::sync::Arc;
 use actix_web::{App as ActixApp, HttpServer, web};
 
 pub use state::{Config, Shared};
+
+use crate::store::Store;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +44,13 @@ pub enum ServeError {
 /// Registers every route. Shared by the binary and by in-process tests.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     status::configure(cfg);
+    live::configure(cfg);
+    pages::configure(cfg);
+    home::configure(cfg);
+    iframe::configure(cfg);
+    // /dprouter: the oauth route first (OAuth module), then proxy, then the fallback.
+    dprouter::configure_proxy(cfg);
+    dprouter::configure_fallback(cfg);
 }
 
 /// Binds the listener first, so that a busy port is reported before anything else starts.
@@ -54,18 +72,32 @@ pub fn bind(config: &Config) -> Result<TcpListener, ServeError> {
     })
 }
 
-/// Serves until Ctrl-C.
-pub async fn serve(shared: Arc<Shared>, listener: TcpListener) -> Result<(), ServeError> {
+/// Serves until Ctrl-C. `on_ready` runs once the listener serves and the watcher is
+/// watching, so whatever it prints (the banner) is a promise that both hold.
+pub async fn serve(
+    shared: Arc<Shared>,
+    store: Store,
+    listener: TcpListener,
+    on_ready: impl FnOnce(),
+) -> Result<(), ServeError> {
     let data = web::Data::from(shared.clone());
+    let store = web::Data::new(store);
+    let invoker = web::Data::new(crate::invoke::Invoker::new(&shared.config));
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(data.clone())
+            .app_data(store.clone())
+            .app_data(invoker.clone())
             .configure(routes)
+            .wrap(actix_web::middleware::from_fn(guard::guard))
+            // Outermost: CORS preflights are answered before any guard sees them.
+            .wrap(actix_web::middleware::from_fn(cors::cors))
     })
     .listen(listener)?
     .shutdown_timeout(1)
     .run();
     crate::watch::spawn(shared.clone());
+    on_ready();
     server.await?;
     Ok(())
 }

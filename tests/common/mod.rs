@@ -2,6 +2,9 @@
 //! the real `fdk-emu` binary on a free port, and stop it when the test ends.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod httpbin;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -113,13 +116,25 @@ impl Server {
             output: Vec::new(),
         };
         server
-            .wait_for_line(|l| l.starts_with("fdk-emu serving"), Duration::from_secs(30))
-            .unwrap_or_else(|| panic!("fdk-emu did not start; output:\n{}", server.output.join("\n")));
+            .wait_for_line(
+                |l| l.starts_with("fdk-emu serving"),
+                Duration::from_secs(30),
+            )
+            .unwrap_or_else(|| {
+                panic!(
+                    "fdk-emu did not start; output:\n{}",
+                    server.output.join("\n")
+                )
+            });
         server
     }
 
     /// Waits until a line of output satisfies `pred` (or the deadline passes).
-    pub fn wait_for_line(&mut self, pred: impl Fn(&str) -> bool, within: Duration) -> Option<String> {
+    pub fn wait_for_line(
+        &mut self,
+        pred: impl Fn(&str) -> bool,
+        within: Duration,
+    ) -> Option<String> {
         let deadline = std::time::Instant::now() + within;
         if let Some(l) = self.output.iter().find(|l| pred(l)) {
             return Some(l.clone());
