@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 fn main() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/apps");
     let mut apps: Vec<PathBuf> = match std::fs::read_dir(&corpus) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect(),
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect(),
         Err(e) => {
             eprintln!("cannot read the corpus at {}: {e}", corpus.display());
             std::process::exit(2);
@@ -36,13 +39,18 @@ fn main() {
         diagnostics = 0;
         for app in &apps {
             if let Ok(loaded) = fdk_emu::app::load(app) {
-                diagnostics += fdk_emu::validate::validate(&loaded, &opts).diagnostics.len();
+                diagnostics += fdk_emu::validate::validate(&loaded, &opts)
+                    .diagnostics
+                    .len();
             }
         }
         diagnostics
     });
     println!("apps: {}", apps.len());
-    println!("baseline (read + serde_json parse of the 4 files): {:>8.2} ms", ms(baseline));
+    println!(
+        "baseline (read + serde_json parse of the 4 files): {:>8.2} ms",
+        ms(baseline)
+    );
     println!(
         "load + validate --config-only (all rules):        {:>8.2} ms  ({:.3} ms/app, {diagnostics} diagnostics)",
         ms(full),

@@ -47,13 +47,17 @@ fn validate(app: &Path) -> (i32, Value) {
         !err.contains("panicked"),
         "fdk-emu panicked on {dir}:\n{err}"
     );
-    let report: Value = serde_json::from_str(&out)
-        .unwrap_or_else(|e| panic!("validate --format json on {dir} printed no JSON ({e}):\n{out}\n{err}"));
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| {
+        panic!("validate --format json on {dir} printed no JSON ({e}):\n{out}\n{err}")
+    });
     (code, report)
 }
 
 fn diagnostics(report: &Value) -> Vec<Value> {
-    report["diagnostics"].as_array().cloned().unwrap_or_default()
+    report["diagnostics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The verdict of one report: counts and rule ids with how often each fired.
@@ -85,7 +89,9 @@ fn app_dirs() -> Vec<PathBuf> {
 }
 
 fn slug(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -107,7 +113,11 @@ fn every_corpus_app_matches_its_committed_verdict() {
             "{name}: exit code {code}, expected 0 or 1"
         );
         let (errors, warnings, rules) = verdict(&report);
-        assert_eq!(code == 1, errors > 0, "{name}: exit code {code} with {errors} errors");
+        assert_eq!(
+            code == 1,
+            errors > 0,
+            "{name}: exit code {code} with {errors} errors"
+        );
         let why = old[&name]["why"].as_str().unwrap_or("").to_string();
         let entry = json!({
             "errors": errors,
@@ -121,7 +131,9 @@ fn every_corpus_app_matches_its_committed_verdict() {
         }
         let expected = &old[&name];
         if expected.is_null() {
-            problems.push(format!("{name}: no committed verdict (run with FDK_EMU_BLESS=1)"));
+            problems.push(format!(
+                "{name}: no committed verdict (run with FDK_EMU_BLESS=1)"
+            ));
             continue;
         }
         if expected["errors"] != entry["errors"]
@@ -164,7 +176,11 @@ const BROKEN: &[(&str, &str, usize)] = &[
         "config/requests.json",
         1,
     ),
-    ("brekekesoftware__pbx-freshdesk__at-ae10af6", "manifest.json", 15),
+    (
+        "brekekesoftware__pbx-freshdesk__at-ae10af6",
+        "manifest.json",
+        15,
+    ),
     (
         "freshworks__marketplace-sample-apps__Freshsales__airtable__at-dabe18f",
         "manifest.json",
@@ -242,7 +258,13 @@ fn inconsistencies_listed_in_the_readme_are_reported() {
         "duongvic__cti_global_sidebar",
         "faskt8__freshworksapps",
     ] {
-        check(app, "warning", "template-undeclared", "config/requests.json", &["'"]);
+        check(
+            app,
+            "warning",
+            "template-undeclared",
+            "config/requests.json",
+            &["'"],
+        );
     }
     let crayons: Vec<String> = app_dirs()
         .iter()
@@ -251,14 +273,25 @@ fn inconsistencies_listed_in_the_readme_are_reported() {
         .collect();
     assert_eq!(crayons.len(), 6);
     for app in &crayons {
-        check(app, "warning", "template-undeclared", "config/requests.json", &["'"]);
+        check(
+            app,
+            "warning",
+            "template-undeclared",
+            "config/requests.json",
+            &["'"],
+        );
     }
     check(
         "kishorm-dev__calendly-sample-app",
         "error",
         "oauth-integration-missing",
         "config/requests.json",
-        &["calendlyGetUser", "calendlyListSchedules", "calendlyEventDetails", "calendlyDeleteSchedule"],
+        &[
+            "calendlyGetUser",
+            "calendlyListSchedules",
+            "calendlyEventDetails",
+            "calendlyDeleteSchedule",
+        ],
     );
     check(
         "ash25F__Wifi-PMS",
@@ -321,7 +354,10 @@ fn crlf_files_get_positions_by_line() {
     let app = "freshworks-developers__crayons-samples__Crayons-3.0__crayon-samples-v4__freshdesk";
     let text = std::fs::read_to_string(root.join(app).join("config/requests.json"))
         .expect("read requests.json");
-    assert!(text.contains("\r\n"), "this corpus file has CRLF line endings");
+    assert!(
+        text.contains("\r\n"),
+        "this corpus file has CRLF line endings"
+    );
     let (_, report) = validate(&root.join(app));
     let ds: Vec<Value> = diagnostics(&report)
         .into_iter()
@@ -343,6 +379,10 @@ fn crlf_files_get_positions_by_line() {
             Some("iparam-undefined") => "<%=",
             other => panic!("unexpected rule {other:?}"),
         };
-        assert!(at.starts_with(expect), "{} at {line}:{col} points at {at:?}", d["rule"]);
+        assert!(
+            at.starts_with(expect),
+            "{} at {line}:{col} points at {at:?}",
+            d["rule"]
+        );
     }
 }

@@ -204,9 +204,13 @@ fn oauth_config(ctx: &mut Ctx<'_>) {
         };
         // The integration the string belongs to decides which oauth_iparams exist.
         let integration = if tokens.first().map(String::as_str) == Some("integrations") {
-            tokens.get(1).and_then(|n| app.oauth.as_ref()?.integrations.get(n))
+            tokens
+                .get(1)
+                .and_then(|n| app.oauth.as_ref()?.integrations.get(n))
         } else {
-            app.oauth.as_ref().and_then(|o| o.integrations.values().next())
+            app.oauth
+                .as_ref()
+                .and_then(|o| o.integrations.values().next())
         };
         for r in parsed.references() {
             let tag = s.get(r.span.clone()).unwrap_or("").to_string();
@@ -248,7 +252,11 @@ fn oauth_config(ctx: &mut Ctx<'_>) {
     }
 }
 
-fn collect_strings<'v>(v: &'v Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, &'v str)>) {
+fn collect_strings<'v>(
+    v: &'v Value,
+    path: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, &'v str)>,
+) {
     match v {
         Value::String(s) => out.push((path.clone(), s)),
         Value::Array(a) => {

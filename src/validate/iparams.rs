@@ -137,7 +137,9 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                 &format!("{base}/default_value"),
                 Target::Value,
                 "iparam-boolean",
-                format!("Specify either true or false for the default_value key in the '{key}' field."),
+                format!(
+                    "Specify either true or false for the default_value key in the '{key}' field."
+                ),
                 Some("write true or false without quotes".into()),
             );
         }
@@ -208,7 +210,10 @@ fn options(ctx: &mut Ctx<'_>, key: &str, ty: &str, f: &Map<String, Value>) {
             &format!("{base}/options/{i}"),
             Target::Value,
             "iparam-options-format",
-            format!("In the '{key}' field, option {i} is {}; FDK's generated page shows plain strings", describe(o)),
+            format!(
+                "In the '{key}' field, option {i} is {}; FDK's generated page shows plain strings",
+                describe(o)
+            ),
             Some("write the options as strings, e.g. [\"low\", \"high\"]".into()),
         );
     }
@@ -256,7 +261,9 @@ fn type_attributes(ctx: &mut Ctx<'_>, key: &str, ty: &str, f: &Map<String, Value
             &format!("{base}/type_attributes"),
             Target::Value,
             "iparam-type-attributes",
-            format!("Mandatory key(s) product missing in type_attributes for {key} in iparams.json."),
+            format!(
+                "Mandatory key(s) product missing in type_attributes for {key} in iparams.json."
+            ),
             Some("add \"product\": \"freshdesk\" (or \"current\")".into()),
         );
         return;
@@ -269,7 +276,13 @@ fn type_attributes(ctx: &mut Ctx<'_>, key: &str, ty: &str, f: &Map<String, Value
             &format!("{base}/type_attributes/product"),
             Target::Value,
             "iparam-type-attributes",
-            format!("Invalid product name format '{}'. Use lowercase without space", match product { Value::String(s) => s.clone(), v => v.to_string() }),
+            format!(
+                "Invalid product name format '{}'. Use lowercase without space",
+                match product {
+                    Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                }
+            ),
             Some(format!("use \"current\" or one of {}", PRODUCTS.join(", "))),
         );
     } else if ty == "domain" && p == "freshchat" {
@@ -318,7 +331,9 @@ fn regexes(ctx: &mut Ctx<'_>, key: &str, ty: &str, regex: &Value) {
             Target::Value,
             "iparam-regex",
             format!("For the '{key}' field, regex should not be empty."),
-            Some("add {\"name\": \"^pattern$\", \"name-error\": \"message\"} or remove regex".into()),
+            Some(
+                "add {\"name\": \"^pattern$\", \"name-error\": \"message\"} or remove regex".into(),
+            ),
         );
     }
     for (name, pattern) in map {
@@ -334,7 +349,9 @@ fn regexes(ctx: &mut Ctx<'_>, key: &str, ty: &str, regex: &Value) {
                 Target::Key,
                 "iparam-regex",
                 format!("In the '{key}' field, error message is missing for '{name}'."),
-                Some(format!("add \"{name}-error\": \"the message shown when the value does not match\"")),
+                Some(format!(
+                    "add \"{name}-error\": \"the message shown when the value does not match\""
+                )),
             );
         }
         let Some(p) = pattern.as_str() else { continue };
@@ -359,7 +376,10 @@ fn events(ctx: &mut Ctx<'_>, key: &str, events: &[Value]) {
     let js = if ctx.opts.config_only {
         None
     } else {
-        Some(std::fs::read_to_string(ctx.app.root.join("config/assets/iparams.js")).unwrap_or_default())
+        Some(
+            std::fs::read_to_string(ctx.app.root.join("config/assets/iparams.js"))
+                .unwrap_or_default(),
+        )
     };
     for (i, ev) in events.iter().enumerate() {
         let Some(ev) = ev.as_object() else { continue };
@@ -380,9 +400,10 @@ fn events(ctx: &mut Ctx<'_>, key: &str, events: &[Value]) {
             let (Some(js), Some(handler)) = (&js, handler.as_str()) else {
                 continue;
             };
-            let declared = regex::Regex::new(&format!(r"\bfunction\s+{}\s*\(", regex::escape(handler)))
-                .map(|re| re.is_match(js))
-                .unwrap_or(false);
+            let declared =
+                regex::Regex::new(&format!(r"\bfunction\s+{}\s*\(", regex::escape(handler)))
+                    .map(|re| re.is_match(js))
+                    .unwrap_or(false);
             if !declared {
                 ctx.push(
                     Severity::Error,
@@ -419,7 +440,12 @@ fn data_bind(ctx: &mut Ctx<'_>, key: &str, ty: &str, f: &Map<String, Value>) {
     if product == "current" {
         return;
     }
-    let products: Vec<&str> = app.manifest.modules.iter().map(|m| m.name.as_str()).collect();
+    let products: Vec<&str> = app
+        .manifest
+        .modules
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
     let ptr = pointer(&[key, "type_attributes", "product"]);
     if products.len() > 1 {
         ctx.push(

@@ -142,7 +142,11 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
     whitelisted_domains(ctx, obj);
 }
 
-fn empty_locations(ctx: &mut Ctx<'_>, obj: &serde_json::Map<String, Value>, generation: Generation) {
+fn empty_locations(
+    ctx: &mut Ctx<'_>,
+    obj: &serde_json::Map<String, Value>,
+    generation: Generation,
+) {
     let container = match generation {
         Generation::V2 => "product",
         Generation::V3 => "modules",
@@ -163,7 +167,9 @@ fn empty_locations(ctx: &mut Ctx<'_>, obj: &serde_json::Map<String, Value>, gene
                 Target::Value,
                 "location-empty",
                 format!("Missing locations for product: {name}"),
-                Some("add a placeholder with url and icon, or remove the empty \"location\"".into()),
+                Some(
+                    "add a placeholder with url and icon, or remove the empty \"location\"".into(),
+                ),
             );
         }
     }
@@ -216,8 +222,8 @@ fn locations(ctx: &mut Ctx<'_>) {
             ),
             Some(_) => {}
         }
-        let needs_icon =
-            !(loc.placeholder.contains("background") || NO_ICON.contains(&loc.placeholder.as_str()));
+        let needs_icon = !(loc.placeholder.contains("background")
+            || NO_ICON.contains(&loc.placeholder.as_str()));
         match loc.icon.as_deref() {
             None | Some("") if needs_icon => ctx.push(
                 Severity::Warning,
@@ -249,7 +255,11 @@ fn locations(ctx: &mut Ctx<'_>) {
 /// Whether `rel` (a url of the manifest, maybe with `?query` or `#fragment`) names a file
 /// inside `dir`. A path that climbs out of `dir` (`../x`) does not count.
 fn exists_under(dir: &std::path::Path, rel: &str) -> bool {
-    let clean = rel.split(['?', '#']).next().unwrap_or(rel).trim_start_matches("./");
+    let clean = rel
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(rel)
+        .trim_start_matches("./");
     let path = std::path::Path::new(clean);
     if path.is_absolute()
         || path
@@ -276,7 +286,9 @@ fn whitelisted_domains(ctx: &mut Ctx<'_>, obj: &serde_json::Map<String, Value>) 
             Target::Key,
             "whitelisted-domains-deprecated",
             "\"whitelisted-domains\" has been deprecated".into(),
-            Some("remove it and call APIs through request templates in config/requests.json".into()),
+            Some(
+                "remove it and call APIs through request templates in config/requests.json".into(),
+            ),
         );
         return;
     }

@@ -186,9 +186,9 @@ impl<'a> Ctx<'a> {
         message: String,
         hint: Option<String>,
     ) {
-        let (line, column) = self.index(file).map_or((1, 1), |ix| {
-            ix.line_col(ix.string_offset(pointer, inner))
-        });
+        let (line, column) = self
+            .index(file)
+            .map_or((1, 1), |ix| ix.line_col(ix.string_offset(pointer, inner)));
         self.report.push(Diagnostic {
             severity,
             file: file.to_string(),

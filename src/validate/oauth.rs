@@ -235,7 +235,9 @@ fn limits(ctx: &mut Ctx<'_>, ints: &Map<String, Value>) {
     if agents.len() > agents_allowed {
         let offending = agents[agents_allowed];
         let message = if agents_allowed == 0 {
-            format!("platform {v} supports account-level OAuth only; integration '{offending}' has token_type \"agent\"")
+            format!(
+                "platform {v} supports account-level OAuth only; integration '{offending}' has token_type \"agent\""
+            )
         } else {
             format!(
                 "platform {v} allows at most {agents_allowed} agent-level OAuth integration; {} have token_type \"agent\"",

@@ -36,7 +36,10 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                 "request templates need platform 2.3 or later, but manifest.json says {}",
                 app.manifest.platform_version.as_deref().unwrap_or("?")
             ),
-            Some("set \"platform-version\": \"2.3\" (or move to 3.0) to use config/requests.json".into()),
+            Some(
+                "set \"platform-version\": \"2.3\" (or move to 3.0) to use config/requests.json"
+                    .into(),
+            ),
         );
     }
     if obj.len() > MAX_TEMPLATES {
@@ -159,17 +162,35 @@ fn host_format(ctx: &mut Ctx<'_>, name: &str, host: &str) {
     let ptr = pointer(&[name, "schema", "host"]);
     let shape = mask_tags(host);
     let problem = if shape.contains("://") {
-        Some(("must not have a scheme", format!("write only the host name: \"{}\"", strip_scheme(host))))
+        Some((
+            "must not have a scheme",
+            format!("write only the host name: \"{}\"", strip_scheme(host)),
+        ))
     } else if shape.contains('/') {
-        Some(("must not have path", "put the path in \"path\" and keep only the host name here".to_string()))
+        Some((
+            "must not have path",
+            "put the path in \"path\" and keep only the host name here".to_string(),
+        ))
     } else if shape.trim() != shape || shape.contains(char::is_whitespace) {
-        Some(("must be FQDN (it contains spaces)", "remove the spaces".to_string()))
+        Some((
+            "must be FQDN (it contains spaces)",
+            "remove the spaces".to_string(),
+        ))
     } else if is_ip(&shape) {
-        Some(("must not be an IP address", "use the server's domain name".to_string()))
+        Some((
+            "must not be an IP address",
+            "use the server's domain name".to_string(),
+        ))
     } else if shape.contains(':') {
-        Some(("must not have a port", "remove the port: templates reach the standard port of the protocol".to_string()))
+        Some((
+            "must not have a port",
+            "remove the port: templates reach the standard port of the protocol".to_string(),
+        ))
     } else if !shape.is_empty() && !is_fqdn(&shape) {
-        Some(("must be FQDN", "write a domain name such as \"api.example.com\"".to_string()))
+        Some((
+            "must be FQDN",
+            "write a domain name such as \"api.example.com\"".to_string(),
+        ))
     } else {
         None
     };
@@ -201,7 +222,9 @@ fn path_format(ctx: &mut Ctx<'_>, name: &str, path: &str) {
             &ptr,
             Target::Value,
             "path-format",
-            format!("Request template schema/path must start with '/': '{name}' has path \"{path}\""),
+            format!(
+                "Request template schema/path must start with '/': '{name}' has path \"{path}\""
+            ),
             Some(format!("write \"/{path}\"")),
         );
     } else if mask_tags(path).contains('?') {
@@ -238,8 +261,9 @@ fn mask_tags(s: &str) -> String {
 fn is_ip(s: &str) -> bool {
     let bare = s.trim_start_matches('[').split(']').next().unwrap_or(s);
     bare.parse::<std::net::IpAddr>().is_ok()
-        || s.rsplit_once(':')
-            .is_some_and(|(h, p)| p.parse::<u16>().is_ok() && h.parse::<std::net::Ipv4Addr>().is_ok())
+        || s.rsplit_once(':').is_some_and(|(h, p)| {
+            p.parse::<u16>().is_ok() && h.parse::<std::net::Ipv4Addr>().is_ok()
+        })
 }
 
 fn is_fqdn(s: &str) -> bool {
@@ -369,7 +393,10 @@ mod tests {
 
     #[test]
     fn masks_tags() {
-        assert_eq!(mask_tags("<%= iparam.d %>.freshdesk.com"), "x.freshdesk.com");
+        assert_eq!(
+            mask_tags("<%= iparam.d %>.freshdesk.com"),
+            "x.freshdesk.com"
+        );
         assert!(is_fqdn(&mask_tags("<%= iparam.d %>.freshdesk.com")));
         assert!(is_fqdn("00.us-west-2.api.hotelkeyapp.com"));
         assert!(!is_fqdn("a..b"));

@@ -297,8 +297,7 @@ pub(crate) fn human_path(tokens: &[String]) -> String {
     let mut out = String::new();
     for t in tokens {
         let simple = !t.is_empty()
-            && t
-                .chars()
+            && t.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$');
         if t.parse::<usize>().is_ok() {
             out.push_str(&format!("[{t}]"));
