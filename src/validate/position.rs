@@ -204,7 +204,7 @@ mod tests {
     fn finds_values_keys_and_missing_members() {
         let text = "{\n  \"a\": {\n    \"b\": [1, \"x\"]\n  }\n}\n";
         let ix = FileIndex::new(text);
-        assert_eq!(ix.position("/a/b/1", Target::Value), (3, 15));
+        assert_eq!(ix.position("/a/b/1", Target::Value), (3, 14));
         assert_eq!(ix.position("/a/b", Target::Key), (3, 5));
         assert_eq!(ix.position("/a/missing", Target::Value), (2, 8));
         assert_eq!(ix.position("", Target::Value), (1, 1));
