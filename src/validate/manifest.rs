@@ -328,7 +328,7 @@ fn domain_problem(d: &str) -> Option<&'static str> {
     if host.parse::<std::net::Ipv4Addr>().is_ok() {
         return Some("must not contain IP addresses");
     }
-    if host.contains('*') && !(host.starts_with("*.") && !host[2..].contains('*')) {
+    if host.contains('*') && (!host.starts_with("*.") || host[2..].contains('*')) {
         return Some("must not have more than one subdomain");
     }
     None
