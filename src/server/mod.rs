@@ -79,9 +79,9 @@ pub async fn serve(
             .configure(routes)
             .wrap(actix_web::middleware::from_fn(guard::guard))
     })
-        .listen(listener)?
-        .shutdown_timeout(1)
-        .run();
+    .listen(listener)?
+    .shutdown_timeout(1)
+    .run();
     crate::watch::spawn(shared.clone());
     on_ready();
     server.await?;
