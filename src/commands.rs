@@ -121,11 +121,14 @@ fn project_upstreams(root: &Path) -> Result<Vec<(String, url::Url)>, String> {
     })?;
     let mut out = Vec::new();
     for (host, url) in map {
-        let text = url.as_str().ok_or_else(|| {
-            format!("{}: upstreams.{host} must be a URL string", path.display())
-        })?;
+        let text = url
+            .as_str()
+            .ok_or_else(|| format!("{}: upstreams.{host} must be a URL string", path.display()))?;
         let url = url::Url::parse(text).map_err(|e| {
-            format!("{}: upstreams.{host}: {text} is not a URL ({e})", path.display())
+            format!(
+                "{}: upstreams.{host}: {text} is not a URL ({e})",
+                path.display()
+            )
         })?;
         out.push((host.trim().to_ascii_lowercase(), url));
     }

@@ -26,7 +26,11 @@ fn invoke(server: &Server, body: Value) -> Value {
         .json(&body)
         .send()
         .expect("POST /dprouter");
-    assert_eq!(resp.status(), 200, "/dprouter answers 200 with the envelope");
+    assert_eq!(
+        resp.status(),
+        200,
+        "/dprouter answers 200 with the envelope"
+    );
     resp.json().expect("envelope JSON")
 }
 
@@ -109,7 +113,10 @@ fn substitution_lands_exactly_in_the_outgoing_request() {
     use base64::Engine as _;
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("ann:{API_KEY}"));
     assert_eq!(h["Authorization"], format!("Basic {basic}"));
-    assert_eq!(h["X-Note"], note, "a value is inserted as is, never rendered again");
+    assert_eq!(
+        h["X-Note"], note,
+        "a value is inserted as is, never rendered again"
+    );
     assert_eq!(h["X-Plan"], "pro");
     // The body: an object is sent as its JSON text.
     assert_eq!(got["json"], json!({"hello": "wörld", "n": 1}));
@@ -146,7 +153,10 @@ fn substitution_lands_exactly_in_the_outgoing_request() {
         .expect("log line of the echo call");
     assert!(line.contains("/anything/items/7?plan=pro"), "{line}");
     assert!(line.contains("-> 200 (1 attempt,"), "{line}");
-    server.wait_for_line(|l| l.starts_with("invokeTemplate agent"), Duration::from_secs(5));
+    server.wait_for_line(
+        |l| l.starts_with("invokeTemplate agent"),
+        Duration::from_secs(5),
+    );
     let all = server.drain().join("\n");
     assert!(!all.contains("agent-token-123456"), "token leaked: {all}");
     assert!(!all.contains(API_KEY), "secure iparam leaked: {all}");
@@ -173,7 +183,10 @@ fn secure_iparams_never_reach_the_browser() {
     assert_eq!(v["displayName"], "invoke");
     assert_eq!(v["platform"], "3.0");
     assert_eq!(v["isInstall"], false);
-    let list = v["oauth_configs_list"].as_array().cloned().unwrap_or_default();
+    let list = v["oauth_configs_list"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let names: Vec<&str> = list.iter().filter_map(|i| i["name"].as_str()).collect();
     assert_eq!(names, ["acct", "agentside"]);
     assert_eq!(v["isAuthorized"], false, "acct is not authorized yet");
@@ -184,7 +197,10 @@ fn retries_count_attempts_and_timeouts_give_504() {
     let httpbin = Httpbin::start();
     let (_tmp, dir) = copy_app("invoke");
     let server = start(&dir, &httpbin, &["--request-timeout", "700"]);
-    store_iparams(&server, json!({"user": "u", "api_key": "key-1", "plan": "free"}));
+    store_iparams(
+        &server,
+        json!({"user": "u", "api_key": "key-1", "plan": "free"}),
+    );
 
     // 503 is retried: maxAttempts 3 in the template.
     let env = invoke(&server, call("status", json!({"context": {"code": 503}})));
@@ -193,9 +209,15 @@ fn retries_count_attempts_and_timeouts_give_504() {
     assert_eq!(env["errorSource"], "APP");
     // 429 is retried too; a 404 is not.
     let env = invoke(&server, call("status", json!({"context": {"code": 429}})));
-    assert_eq!((env["status"].clone(), env["attempts"].clone()), (json!(429), json!(3)));
+    assert_eq!(
+        (env["status"].clone(), env["attempts"].clone()),
+        (json!(429), json!(3))
+    );
     let env = invoke(&server, call("status", json!({"context": {"code": 404}})));
-    assert_eq!((env["status"].clone(), env["attempts"].clone()), (json!(404), json!(1)));
+    assert_eq!(
+        (env["status"].clone(), env["attempts"].clone()),
+        (json!(404), json!(1))
+    );
     assert_eq!(env["errorSource"], "APP");
 
     // /delay/3 with a 700 ms timeout per attempt, maxAttempts 2.
@@ -231,8 +253,17 @@ fn response_limit_can_be_switched_off() {
     let (_tmp, dir) = copy_app("invoke");
     let server = start(&dir, &httpbin, &["--no-response-limit"]);
     let env = invoke(&server, call("big", json!({"body": big_body()})));
-    assert_eq!(env["status"], 200, "{}", env["response"].as_str().unwrap_or(""));
-    assert!(echoed(&env)["data"].as_str().is_some_and(|d| d == big_body()));
+    assert_eq!(
+        env["status"],
+        200,
+        "{}",
+        env["response"].as_str().unwrap_or("")
+    );
+    assert!(
+        echoed(&env)["data"]
+            .as_str()
+            .is_some_and(|d| d == big_body())
+    );
 }
 
 #[test]
@@ -256,7 +287,9 @@ fn rate_limit_gives_429_after_50_a_minute() {
 fn self_signed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let st = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
         .args(["-subj", "/CN=127.0.0.1", "-keyout"])
         .arg(&key)
         .arg("-out")
@@ -276,8 +309,15 @@ fn each_error_row_of_the_envelope_table() {
     let (_tmp, dir) = copy_app("invoke");
     let refused = format!("refused.example.test=http://127.0.0.1:{}", free_port());
     let tls_up = format!("tls.example.test={}", tls.base);
-    let server = start(&dir, &httpbin, &["--upstream", &refused, "--upstream", &tls_up]);
-    store_iparams(&server, json!({"user": "u", "api_key": "key-1", "plan": "free"}));
+    let server = start(
+        &dir,
+        &httpbin,
+        &["--upstream", &refused, "--upstream", &tls_up],
+    );
+    store_iparams(
+        &server,
+        json!({"user": "u", "api_key": "key-1", "plan": "free"}),
+    );
 
     let check = |env: &Value, status: u16, source: &str, words: &[&str]| {
         assert_eq!(env["status"], status, "{env}");
@@ -289,20 +329,66 @@ fn each_error_row_of_the_envelope_table() {
     };
     // Unknown and undeclared templates name it and list the declared ones.
     let env = invoke(&server, call("nope", json!({})));
-    check(&env, 400, "APP", &["'nope'", "not found", "declared templates: echo, ping"]);
+    check(
+        &env,
+        400,
+        "APP",
+        &["'nope'", "not found", "declared templates: echo, ping"],
+    );
     let env = invoke(&server, call("notDeclared", json!({})));
-    check(&env, 400, "APP", &["'notDeclared'", "not declared in manifest.json", "modules.common.requests"]);
+    check(
+        &env,
+        400,
+        "APP",
+        &[
+            "'notDeclared'",
+            "not declared in manifest.json",
+            "modules.common.requests",
+        ],
+    );
     // Substitution error: template, field and variable.
     let env = invoke(&server, call("echo", json!({"context": {"id": 1}})));
-    check(&env, 400, "APP", &["Error while substituting the templates", "'echo'", "headers.X-Note", "context.note"]);
+    check(
+        &env,
+        400,
+        "APP",
+        &[
+            "Error while substituting the templates",
+            "'echo'",
+            "headers.X-Note",
+            "context.note",
+        ],
+    );
     // Host rules without override.
-    let env = invoke(&server, call("anyHost", json!({"context": {"host": "127.0.0.1"}})));
-    check(&env, 400, "APP", &["Invalid URL - IP is disallowed", "--upstream"]);
-    let env = invoke(&server, call("anyHost", json!({"context": {"host": "localhost"}})));
+    let env = invoke(
+        &server,
+        call("anyHost", json!({"context": {"host": "127.0.0.1"}})),
+    );
+    check(
+        &env,
+        400,
+        "APP",
+        &["Invalid URL - IP is disallowed", "--upstream"],
+    );
+    let env = invoke(
+        &server,
+        call("anyHost", json!({"context": {"host": "localhost"}})),
+    );
     check(&env, 400, "APP", &["Invalid URL - Must be FQDN"]);
     // Network failures, each named.
-    let env = invoke(&server, call("anyHost", json!({"context": {"host": "no-such-host.invalid"}})));
-    check(&env, 502, "PLATFORM", &["DNS failure", "no-such-host.invalid"]);
+    let env = invoke(
+        &server,
+        call(
+            "anyHost",
+            json!({"context": {"host": "no-such-host.invalid"}}),
+        ),
+    );
+    check(
+        &env,
+        502,
+        "PLATFORM",
+        &["DNS failure", "no-such-host.invalid"],
+    );
     let env = invoke(&server, call("refused", json!({})));
     check(&env, 502, "PLATFORM", &["connection refused"]);
     assert_eq!(env["attempts"], 2, "network errors are retried");
@@ -318,7 +404,13 @@ fn each_error_row_of_the_envelope_table() {
     let env = invoke(&server, call("status", json!({"context": {"code": 418}})));
     assert_eq!(env["status"], 418);
     assert_eq!(env["errorSource"], "APP");
-    assert!(env["response"].as_str().unwrap_or_default().contains("teapot"), "{env}");
+    assert!(
+        env["response"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("teapot"),
+        "{env}"
+    );
 }
 
 #[test]
@@ -352,10 +444,16 @@ fn malformed_calls_get_a_clear_4xx() {
         assert!(v["message"].as_str().is_some_and(|m| m.len() > 20), "{v}");
     }
     // The route header is case-insensitive; other routes are not allowed.
-    let (status, v) = post("PROXY", r#"{"action":"invokeTemplate","templateName":"ping"}"#);
+    let (status, v) = post(
+        "PROXY",
+        r#"{"action":"invokeTemplate","templateName":"ping"}"#,
+    );
     assert_eq!(status, 200, "{v}");
     let (status, v) = post("db", "{}");
-    assert_eq!((status, v), (404, json!({"message":"Route not allowed","status":404})));
+    assert_eq!(
+        (status, v),
+        (404, json!({"message":"Route not allowed","status":404}))
+    );
 }
 
 #[test]
@@ -372,30 +470,50 @@ fn front_end_files_client_script_and_home_page() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
     let html = r.text().unwrap_or_default();
-    assert!(html.contains(r#"<script src="/_fdk-emu/client.js"></script>"#), "{html}");
+    assert!(
+        html.contains(r#"<script src="/_fdk-emu/client.js"></script>"#),
+        "{html}"
+    );
     assert!(!html.contains("{{{appclient}}}"));
     assert!(html.contains("/notify-change"), "{html}");
     // Other files with their content types; a folder serves its index.html.
     let r = get("/iframe/scripts/app.js");
     assert_eq!(r.status(), 200);
     assert!(
-        r.headers()["content-type"].to_str().unwrap_or_default().contains("javascript"),
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .contains("javascript"),
         "{:?}",
         r.headers()
     );
-    assert_eq!(get("/iframe/icon.svg").headers()["content-type"], "image/svg+xml");
+    assert_eq!(
+        get("/iframe/icon.svg").headers()["content-type"],
+        "image/svg+xml"
+    );
     assert_eq!(get("/iframe/").status(), 200);
     // Nothing outside app/.
-    for path in ["/iframe/../secret.txt", "/iframe/%2e%2e/secret.txt", "/iframe/..%2fsecret.txt", "/iframe/nope.js"] {
+    for path in [
+        "/iframe/../secret.txt",
+        "/iframe/%2e%2e/secret.txt",
+        "/iframe/..%2fsecret.txt",
+        "/iframe/nope.js",
+    ] {
         let r = get(path);
         assert_eq!(r.status(), 404, "{path}");
-        assert!(!r.text().unwrap_or_default().contains("outside app/"), "{path}");
+        assert!(
+            !r.text().unwrap_or_default().contains("outside app/"),
+            "{path}"
+        );
     }
     // The client script.
     let r = get("/_fdk-emu/client.js");
     assert_eq!(r.status(), 200);
     let js = r.text().unwrap_or_default();
-    assert!(js.contains("invokeTemplate") && js.contains("initialized"), "{js}");
+    assert!(
+        js.contains("invokeTemplate") && js.contains("initialized"),
+        "{js}"
+    );
 
     // Home page: name, validation, setup links, one iframe per location.
     let home = get("/").text().unwrap_or_default();
@@ -426,7 +544,10 @@ fn cors_for_product_pages_and_our_own_only() {
         .expect("preflight");
     assert!(r.status().is_success(), "{}", r.status());
     let h = r.headers();
-    assert_eq!(h["access-control-allow-origin"], "https://acme.freshdesk.com");
+    assert_eq!(
+        h["access-control-allow-origin"],
+        "https://acme.freshdesk.com"
+    );
     assert_eq!(h["access-control-allow-private-network"], "true");
     assert_eq!(h["access-control-allow-headers"], "content-type,mkp-route");
     assert_eq!(h["access-control-allow-credentials"], "true");
@@ -438,7 +559,10 @@ fn cors_for_product_pages_and_our_own_only() {
         .json(&call("ping", json!({})))
         .send()
         .expect("POST");
-    assert_eq!(r.headers()["access-control-allow-origin"], "https://acme.freshdesk.com");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://acme.freshdesk.com"
+    );
     let env: Value = r.json().expect("envelope");
     assert_eq!(env["status"], 200);
     let r = c
@@ -446,7 +570,10 @@ fn cors_for_product_pages_and_our_own_only() {
         .header("Origin", "https://acme.freshworks.com")
         .send()
         .expect("GET /iframe/api");
-    assert_eq!(r.headers()["access-control-allow-origin"], "https://acme.freshworks.com");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://acme.freshworks.com"
+    );
     // Any other origin is refused.
     let r = c
         .request(reqwest::Method::OPTIONS, server.url("/dprouter"))

@@ -46,7 +46,10 @@ async fn browser() -> (Driver, Client) {
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", driver.port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let caps = json!({
@@ -103,11 +106,21 @@ async fn the_app_calls_invoke_template_from_the_home_page() {
         .send()
         .await
         .expect("store iparams");
-    assert!(resp.status().is_success(), "store iparams: {}", resp.status());
+    assert!(
+        resp.status().is_success(),
+        "store iparams: {}",
+        resp.status()
+    );
 
     let (_driver, c) = browser().await;
     c.goto(&server.url("/")).await.expect("open the home page");
-    let title = c.find(Locator::Css("h1")).await.expect("h1").text().await.unwrap_or_default();
+    let title = c
+        .find(Locator::Css("h1"))
+        .await
+        .expect("h1")
+        .text()
+        .await
+        .unwrap_or_default();
     assert_eq!(title, "invoke");
     let frame = c
         .find(Locator::Css("iframe[data-location=full_page_app]"))
@@ -127,10 +140,16 @@ async fn the_app_calls_invoke_template_from_the_home_page() {
     assert!(result.contains("note from the browser"), "{result}");
     assert!(result.contains(r#"body {"hello":"world"}"#), "{result}");
 
-    let iparams = wait_text(&c, "#iparams", Duration::from_secs(5), |t| t.starts_with('{')).await;
+    let iparams = wait_text(&c, "#iparams", Duration::from_secs(5), |t| {
+        t.starts_with('{')
+    })
+    .await;
     assert!(iparams.contains("\"user\":\"ann\""), "{iparams}");
     assert!(!iparams.contains("browser-secret-9"), "{iparams}");
-    let ctx = wait_text(&c, "#context", Duration::from_secs(5), |t| t.starts_with("location")).await;
+    let ctx = wait_text(&c, "#context", Duration::from_secs(5), |t| {
+        t.starts_with("location")
+    })
+    .await;
     assert_eq!(ctx, "location=full_page_app");
     c.close().await.ok();
 }

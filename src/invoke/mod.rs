@@ -82,7 +82,11 @@ pub trait Sources {
         used: &str,
     ) -> impl Future<Output = Result<String, TokenProblem>>;
     /// The access token of an agent-level integration from the tokens the browser sent.
-    fn agent_access_token(&self, integration: &str, tokens: &Value) -> Result<String, TokenProblem> {
+    fn agent_access_token(
+        &self,
+        integration: &str,
+        tokens: &Value,
+    ) -> Result<String, TokenProblem> {
         match tokens.get("access_token").and_then(Value::as_str) {
             Some(t) if !t.is_empty() => Ok(t.to_string()),
             _ => Err(TokenProblem::NeedsAuthorization(format!(
@@ -109,14 +113,14 @@ pub enum InvokeError {
         declared: String,
     },
     #[error("Error while substituting the templates: {0}")]
-    Compile(CompileError),
+    Compile(Arc<CompileError>),
     #[error(
         "Error while substituting the templates: template '{template}', schema.{field}: {error}"
     )]
     Substitution {
         template: String,
         field: String,
-        error: crate::template::RenderError,
+        error: Box<crate::template::RenderError>,
     },
     #[error("template '{template}': {error}")]
     Url {
@@ -288,9 +292,7 @@ impl Invoker {
         let started = Instant::now();
         let mut masker = Masker::default();
         let mut shown: (Option<String>, Option<String>) = (None, None);
-        let result = self
-            .run(app, call, sources, &mut masker, &mut shown)
-            .await;
+        let result = self.run(app, call, sources, &mut masker, &mut shown).await;
         let envelope = match result {
             Ok(e) => e,
             Err((err, attempts)) => Envelope::error(
@@ -338,7 +340,9 @@ impl Invoker {
         let token = match &t.oauth {
             None => None,
             Some(o) => {
-                let token = self.token(app, &t, o, call.tokens.as_ref(), sources).await?;
+                let token = self
+                    .token(app, &t, o, call.tokens.as_ref(), sources)
+                    .await?;
                 masker.add(&token);
                 if let Some(oi) = sources.oauth_iparams(&o.integration).await {
                     scope.insert("oauth_iparams".into(), Value::Object(oi));
@@ -416,11 +420,7 @@ impl Invoker {
         r.map_err(|p| (token_error(&t.name, p), 0))
     }
 
-    async fn send(
-        &self,
-        t: &Compiled,
-        p: &Prepared,
-    ) -> (Result<send::Answer, NetError>, u32) {
+    async fn send(&self, t: &Compiled, p: &Prepared) -> (Result<send::Answer, NetError>, u32) {
         send::send_with_retries(
             &self.client,
             p,
@@ -446,17 +446,18 @@ impl Invoker {
                 .map_err(|error| InvokeError::Substitution {
                     template: t.name.clone(),
                     field: f.name.clone(),
-                    error,
+                    error: Box::new(error),
                 })
         };
         let host = render(&t.host)?;
         let path = render(&t.path)?;
-        let mut url = target::build_url(&t.protocol, &host, &path, &self.upstreams).map_err(
-            |error| InvokeError::Url {
-                template: t.name.clone(),
-                error,
-            },
-        )?;
+        let mut url =
+            target::build_url(&t.protocol, &host, &path, &self.upstreams).map_err(|error| {
+                InvokeError::Url {
+                    template: t.name.clone(),
+                    error,
+                }
+            })?;
         if !t.query.is_empty() || !call_query.is_empty() {
             let mut rendered = Vec::with_capacity(t.query.len());
             for (k, f) in &t.query {

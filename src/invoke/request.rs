@@ -20,9 +20,13 @@ pub struct InvokeRequest {
 /// The body is not an invokeTemplate call. Answered with HTTP 400 and `{message, status}`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BadRequest {
-    #[error("the body of POST /dprouter is not JSON ({0}); send {{\"action\":\"invokeTemplate\",\"templateName\":\"…\",\"data\":{{…}}}}")]
+    #[error(
+        "the body of POST /dprouter is not JSON ({0}); send {{\"action\":\"invokeTemplate\",\"templateName\":\"…\",\"data\":{{…}}}}"
+    )]
     NotJson(String),
-    #[error("the body of POST /dprouter must be a JSON object such as {{\"action\":\"invokeTemplate\",\"templateName\":\"…\",\"data\":{{…}}}}")]
+    #[error(
+        "the body of POST /dprouter must be a JSON object such as {{\"action\":\"invokeTemplate\",\"templateName\":\"…\",\"data\":{{…}}}}"
+    )]
     NotObject,
     #[error(
         "action `{0}` is not supported on route proxy: fdk-emu answers `invokeTemplate` (client.request.invokeTemplate); the legacy request API (client.request.get/post/…, action `execute`) is not available for platform 2.3 and later"
@@ -30,7 +34,9 @@ pub enum BadRequest {
     Action(String),
     #[error("`action` is missing: send \"action\":\"invokeTemplate\"")]
     NoAction,
-    #[error("`templateName` is missing or not a string: name the template of config/requests.json to call")]
+    #[error(
+        "`templateName` is missing or not a string: name the template of config/requests.json to call"
+    )]
     NoTemplate,
     #[error("`data` must be an object ({{\"context\":…,\"body\":…,\"query\":…}}), not {0}")]
     Data(&'static str),

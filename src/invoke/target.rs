@@ -104,7 +104,10 @@ pub fn check_host(host: &str) -> Result<(), UrlError> {
     });
     if labels.len() < 2 || h.len() > 253 || !labels.iter().all(label_ok) || !tld_ok {
         // An IPv4 address with a port or similar still reads as "an IP" to the user.
-        if labels.iter().all(|l| l.chars().all(|c| c.is_ascii_digit() || c == ':')) {
+        if labels
+            .iter()
+            .all(|l| l.chars().all(|c| c.is_ascii_digit() || c == ':'))
+        {
             return Err(UrlError::Ip(host.to_string()));
         }
         return Err(UrlError::NotFqdn(host.to_string()));
@@ -124,10 +127,19 @@ mod tests {
         assert!(matches!(check_host("::1"), Err(UrlError::Ip(_))));
         assert!(matches!(check_host("[::1]"), Err(UrlError::Ip(_))));
         assert!(matches!(check_host("localhost"), Err(UrlError::NotFqdn(_))));
-        assert!(matches!(check_host("my_host.com"), Err(UrlError::NotFqdn(_))));
-        assert!(matches!(check_host("api.example.com:8443"), Err(UrlError::NotFqdn(_))));
+        assert!(matches!(
+            check_host("my_host.com"),
+            Err(UrlError::NotFqdn(_))
+        ));
+        assert!(matches!(
+            check_host("api.example.com:8443"),
+            Err(UrlError::NotFqdn(_))
+        ));
         assert!(matches!(check_host("a.b/c"), Err(UrlError::NotFqdn(_))));
-        assert!(matches!(check_host("example.123"), Err(UrlError::NotFqdn(_))));
+        assert!(matches!(
+            check_host("example.123"),
+            Err(UrlError::NotFqdn(_))
+        ));
     }
 
     #[test]

@@ -20,7 +20,8 @@ use super::Shared;
 use super::origin::{OriginKind, classify};
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
-const DEFAULT_ALLOW_HEADERS: &str = "Content-Type, MKP-ROUTE, MKP-EXTNID, MKP-VERSIONID, MKP-AUTH-TOKEN";
+const DEFAULT_ALLOW_HEADERS: &str =
+    "Content-Type, MKP-ROUTE, MKP-EXTNID, MKP-VERSIONID, MKP-AUTH-TOKEN";
 
 pub async fn cors(
     req: ServiceRequest,

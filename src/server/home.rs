@@ -86,7 +86,9 @@ async fn home(shared: web::Data<Shared>) -> HttpResponse {
 
     h.push_str("<section id=\"setup\"><h2>Setup</h2><ol>");
     if app.manifest.generation == crate::app::Generation::V3 {
-        h.push_str("<li><a href=\"/system_settings\">System settings</a>: modules and account URLs</li>");
+        h.push_str(
+            "<li><a href=\"/system_settings\">System settings</a>: modules and account URLs</li>",
+        );
     }
     for i in app.oauth.iter().flat_map(|o| o.integrations.values()) {
         h.push_str(&format!(

@@ -139,7 +139,9 @@ async fn file(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
 fn not_found(rel: &str) -> HttpResponse {
     HttpResponse::NotFound()
         .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
-        .body(format!("app/{rel} does not exist (the app's front-end files are served from its app/ folder)"))
+        .body(format!(
+            "app/{rel} does not exist (the app's front-end files are served from its app/ folder)"
+        ))
 }
 
 /// `root` joined with a request path, or `None` when the path tries to leave `root`

@@ -84,9 +84,9 @@ pub async fn serve(
             // Outermost: CORS preflights are answered before any guard sees them.
             .wrap(actix_web::middleware::from_fn(cors::cors))
     })
-        .listen(listener)?
-        .shutdown_timeout(1)
-        .run();
+    .listen(listener)?
+    .shutdown_timeout(1)
+    .run();
     crate::watch::spawn(shared.clone());
     on_ready();
     server.await?;

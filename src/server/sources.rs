@@ -53,7 +53,12 @@ impl<'a> ServerSources<'a> {
                 "isAuthorized": ok,
             }));
         }
-        let modules: Vec<&str> = app.manifest.modules.iter().map(|m| m.name.as_str()).collect();
+        let modules: Vec<&str> = app
+            .manifest
+            .modules
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
         let host_field = |k: &str| {
             current_host
                 .as_ref()
