@@ -5,10 +5,12 @@
 
 pub mod cors;
 pub mod dprouter;
+pub mod guard;
 pub mod home;
 pub mod iframe;
 pub mod live;
 pub mod origin;
+pub mod pages;
 pub mod sources;
 pub mod state;
 pub mod status;
@@ -19,6 +21,8 @@ use std::sync::Arc;
 use actix_web::{App as ActixApp, HttpServer, web};
 
 pub use state::{Config, Shared};
+
+use crate::store::Store;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +45,7 @@ pub enum ServeError {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     status::configure(cfg);
     live::configure(cfg);
+    pages::configure(cfg);
     home::configure(cfg);
     iframe::configure(cfg);
     // /dprouter: the oauth route first (OAuth module), then proxy, then the fallback.
@@ -71,16 +76,20 @@ pub fn bind(config: &Config) -> Result<TcpListener, ServeError> {
 /// watching, so whatever it prints (the banner) is a promise that both hold.
 pub async fn serve(
     shared: Arc<Shared>,
+    store: Store,
     listener: TcpListener,
     on_ready: impl FnOnce(),
 ) -> Result<(), ServeError> {
     let data = web::Data::from(shared.clone());
+    let store = web::Data::new(store);
     let invoker = web::Data::new(crate::invoke::Invoker::new(&shared.config));
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(data.clone())
+            .app_data(store.clone())
             .app_data(invoker.clone())
             .configure(routes)
+            .wrap(actix_web::middleware::from_fn(guard::guard))
             // Outermost: CORS preflights are answered before any guard sees them.
             .wrap(actix_web::middleware::from_fn(cors::cors))
     })

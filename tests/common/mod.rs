@@ -2,6 +2,7 @@
 //! the real `fdk-emu` binary on a free port, and stop it when the test ends.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod httpbin;
 
 use std::io::{BufRead, BufReader};
