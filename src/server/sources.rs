@@ -5,24 +5,29 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::Shared;
 use crate::app::{App, Generation, TokenType};
 use crate::invoke::{Iparams, Sources, TokenProblem};
+use crate::store::Store;
 
 /// Borrowed per request from the server's shared state.
 pub struct ServerSources<'a> {
-    #[allow(dead_code)]
-    shared: &'a Shared,
+    store: &'a Store,
 }
 
 impl<'a> ServerSources<'a> {
-    pub fn new(shared: &'a Shared) -> ServerSources<'a> {
-        ServerSources { shared }
+    pub fn new(store: &'a Store) -> ServerSources<'a> {
+        ServerSources { store }
     }
 
     /// Whether an account-level integration has a usable grant.
-    pub async fn is_authorized(&self, _app: &Arc<App>, _integration: &str) -> bool {
-        false
+    pub async fn is_authorized(&self, _app: &Arc<App>, integration: &str) -> bool {
+        let tokens = self.store.tokens(integration).await.ok().flatten();
+        let status = self
+            .store
+            .oauth_status(integration)
+            .await
+            .unwrap_or_default();
+        tokens.is_some() && status.needs_reauth.is_none()
     }
 
     /// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
@@ -98,15 +103,29 @@ impl<'a> ServerSources<'a> {
 
 impl Sources for ServerSources<'_> {
     async fn iparams(&self) -> Result<Iparams, String> {
-        Ok(Iparams::default())
+        let values = self
+            .store
+            .iparams()
+            .await
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        let secure = if values.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .secure_iparam_names()
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        Ok(Iparams { values, secure })
     }
 
     async fn current_host(&self) -> Option<Value> {
-        None
+        self.store.system_settings().await.ok().flatten()
     }
 
-    async fn oauth_iparams(&self, _integration: &str) -> Option<Map<String, Value>> {
-        None
+    async fn oauth_iparams(&self, integration: &str) -> Option<Map<String, Value>> {
+        self.store.oauth_iparams(integration).await.ok().flatten()
     }
 
     async fn access_token(
@@ -114,9 +133,25 @@ impl Sources for ServerSources<'_> {
         _app: &Arc<App>,
         integration: &str,
     ) -> Result<String, TokenProblem> {
-        Err(TokenProblem::NeedsAuthorization(format!(
-            "integration '{integration}' is not authorized yet: open /custom_configs to authorize it"
-        )))
+        let tokens = self
+            .store
+            .tokens(integration)
+            .await
+            .map_err(|e| TokenProblem::Transient(e.to_string()))?;
+        let status = self
+            .store
+            .oauth_status(integration)
+            .await
+            .unwrap_or_default();
+        match (tokens, status.needs_reauth) {
+            (Some(_), Some(reason)) => Err(TokenProblem::NeedsAuthorization(format!(
+                "integration '{integration}' needs to be authorized again ({reason}): open /custom_configs or /auth/index?integration={integration}"
+            ))),
+            (Some(t), None) => Ok(t.access_token),
+            (None, _) => Err(TokenProblem::NeedsAuthorization(format!(
+                "integration '{integration}' is not authorized yet: open /custom_configs (or /auth/index?integration={integration}) to authorize it"
+            ))),
+        }
     }
 
     async fn refresh_after_unauthorized(
