@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod oauth;
 pub mod server;
 pub mod template;
 pub mod validate;
