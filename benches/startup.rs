@@ -19,7 +19,11 @@ fn bin() -> &'static str {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -37,7 +41,11 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn get(port: u16, path: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -59,12 +67,19 @@ fn main() {
     let tmp = std::env::temp_dir().join(format!("fdk-emu-bench-{}", std::process::id()));
     let app = tmp.join("demo");
     let _ = std::fs::remove_dir_all(&tmp);
-    copy_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/demo"), &app);
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/demo"),
+        &app,
+    );
 
     let mut version = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();
-        let st = Command::new(bin()).arg("--version").stdout(Stdio::null()).status().unwrap();
+        let st = Command::new(bin())
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
         assert!(st.success());
         version.push(t.elapsed());
     }
@@ -77,7 +92,10 @@ fn main() {
             .args(["run", "--app-dir"])
             .arg(&app)
             .args(["--port", &port.to_string()])
-            .env("FDK_EMU_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
+            .env(
+                "FDK_EMU_KEY",
+                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -101,7 +119,10 @@ fn main() {
         .args(["run", "--app-dir"])
         .arg(&app)
         .args(["--port", &port.to_string()])
-        .env("FDK_EMU_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
+        .env(
+            "FDK_EMU_KEY",
+            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -118,7 +139,11 @@ fn main() {
     let mut reload = Vec::new();
     for i in 0..=RUNS {
         let name = format!("benchTemplate{i}");
-        let man = base_man.replacen("\"getProfile\": {},", &format!("\"getProfile\": {{}},\n        \"{name}\": {{}},"), 1);
+        let man = base_man.replacen(
+            "\"getProfile\": {},",
+            &format!("\"getProfile\": {{}},\n        \"{name}\": {{}},"),
+            1,
+        );
         let req = base_req.replacen("{\n", &format!("{{\n  \"{name}\": {{\"schema\": {{\"method\": \"GET\", \"host\": \"api.demo-provider.test\", \"path\": \"/x\"}}}},\n"), 1);
         let t0 = Instant::now();
         let _ = get(port, "/api/status");

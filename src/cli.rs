@@ -10,7 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// configuration, serves the setup pages at http://localhost:10001/custom_configs, performs
 /// the OAuth handshake, and answers the app's client.request.invokeTemplate calls.
 #[derive(Debug, Parser)]
-#[command(name = "fdk-emu", version, propagate_version = true)]
+#[command(
+    name = "fdk-emu",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  fdk-emu validate                 check the app in this folder\n  fdk-emu run                      serve it at http://localhost:10001\n  fdk-emu run --port 10002 --upstream api.example.com=http://127.0.0.1:8001\n  fdk-emu store show               what is stored for the app (secrets masked)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::{self, LoadError, Loaded};
-use crate::cli::{Cli, Command, Format, RunArgs, StoreArgs, ValidateArgs};
+use crate::cli::{Cli, Command, Format, RunArgs, StoreAction, StoreArgs, ValidateArgs};
 use crate::server::{self, Config, Shared};
+use crate::store::{self, ResetScope, Store, StoreError};
 use crate::validate::{self, Report, render};
 
 /// Loads the app in `root` and validates it with every check.
@@ -130,6 +131,14 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Opened before binding: a damaged, locked or newer store stops here with its message.
+    let store = match Store::open(&config.store_path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let listener = match server::bind(&config) {
         Ok(l) => l,
         Err(e) => {
@@ -147,7 +156,7 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
         let shared = shared.clone();
         move || banner(&shared.config, &shared.app())
     };
-    match system.block_on(server::serve(shared, listener, ready)) {
+    match system.block_on(server::serve(shared, store, listener, ready)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -176,7 +185,183 @@ fn banner(config: &Config, app: &app::App) {
     );
 }
 
-fn store_cmd(_args: &StoreArgs) -> ExitCode {
-    eprintln!("error: the store commands are not available yet");
-    ExitCode::from(2)
+/// The store file of an app: `--store`, else `<app>/.fdk/localstore.sqlite`.
+fn store_path(app_dir: &Path, flag: Option<&PathBuf>) -> PathBuf {
+    flag.cloned()
+        .unwrap_or_else(|| app_dir.join(".fdk").join("localstore.sqlite"))
+}
+
+fn store_cmd(args: &StoreArgs) -> ExitCode {
+    let path = store_path(&args.app.app_dir, args.store.as_ref());
+    // `show` must not create a store that does not exist yet.
+    if !path.exists() {
+        match args.action {
+            StoreAction::Show => println!(
+                "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).",
+                path.display()
+            ),
+            StoreAction::Reset { .. } => {
+                println!("Nothing to reset: {} does not exist.", path.display())
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    let store = match Store::open(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        match args.action {
+            StoreAction::Show => {
+                let app = app::load(&args.app.app_dir).ok().map(|l| l.app);
+                let summary = store.summary().await?;
+                print!("{}", render_summary(&summary, app.as_ref()));
+                Ok(())
+            }
+            StoreAction::Reset { iparams, oauth, .. } => {
+                let (scope, what) = if iparams {
+                    (ResetScope::Iparams, "installation parameters")
+                } else if oauth {
+                    (
+                        ResetScope::OAuth,
+                        "OAuth credentials, oauth_iparams and tokens",
+                    )
+                } else {
+                    (ResetScope::All, "everything")
+                };
+                store.reset(scope).await?;
+                println!("Cleared {what} from {}.", path.display());
+                Ok::<(), StoreError>(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `store show` output: plain text for people, secrets already masked by the store.
+fn render_summary(s: &store::Summary, app: Option<&app::App>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let time = |t: Option<i64>| match t {
+        Some(t) => {
+            let left = t - store::now();
+            if left >= 0 {
+                format!("{t} (in {left} s)")
+            } else {
+                format!("{t} ({} s ago)", -left)
+            }
+        }
+        None => "unknown".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "Store: {} (schema version {})",
+        s.path.display(),
+        s.schema_version
+    );
+    let _ = writeln!(out, "\nSystem settings:");
+    match &s.system_settings {
+        Some(v) => {
+            let _ = writeln!(out, "  {v}");
+        }
+        None => {
+            let _ = writeln!(out, "  (not set)");
+        }
+    }
+    let _ = writeln!(out, "\nInstallation parameters:");
+    match &s.iparams {
+        Some(m) if m.is_empty() => {
+            let _ = writeln!(out, "  (saved, no values)");
+        }
+        Some(m) => {
+            for (k, v) in m {
+                let secure = if s.secure_iparams.contains(k) {
+                    "  (secure, encrypted)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "  {k} = {v}{secure}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "  (not installed yet)");
+        }
+    }
+    let _ = writeln!(out, "\nOAuth:");
+    if s.integrations.is_empty() {
+        let _ = writeln!(out, "  (nothing stored)");
+    }
+    for i in &s.integrations {
+        let declared = app
+            .and_then(|a| a.oauth.as_ref())
+            .is_some_and(|o| o.integrations.contains_key(&i.name));
+        let note = if app.is_some() && !declared {
+            " (not in oauth_config.json)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  {}{note}:", i.name);
+        match &i.client_id {
+            Some(id) => {
+                let _ = writeln!(out, "    client_id      {id}");
+                let _ = writeln!(out, "    client_secret  {}", store::MASK);
+            }
+            None => {
+                let _ = writeln!(out, "    client         from oauth_config.json");
+            }
+        }
+        if !i.oauth_iparams.is_empty() {
+            let _ = writeln!(
+                out,
+                "    oauth_iparams  {} (values encrypted)",
+                i.oauth_iparams.join(", ")
+            );
+        }
+        if i.has_access_token {
+            let _ = writeln!(
+                out,
+                "    access token   {} (obtained {}, expires {})",
+                store::MASK,
+                time(i.obtained_at),
+                time(i.expires_at)
+            );
+            let _ = writeln!(
+                out,
+                "    refresh token  {}",
+                if i.has_refresh_token {
+                    store::MASK
+                } else {
+                    "none"
+                }
+            );
+        } else {
+            let _ = writeln!(out, "    tokens         none (not authorized)");
+        }
+        if let Some(r) = &i.status.needs_reauth {
+            let _ = writeln!(out, "    needs re-authorization: {r}");
+        }
+        if let Some(m) = i.status.auth_method {
+            let _ = writeln!(out, "    client auth    {}", m.as_str());
+        }
+        if i.status.last_refresh_at.is_some() {
+            let _ = writeln!(out, "    last refresh   {}", time(i.status.last_refresh_at));
+        }
+    }
+    out
 }

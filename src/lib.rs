@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod oauth;
 pub mod server;
+pub mod store;
 pub mod template;
 pub mod validate;
 pub mod watch;

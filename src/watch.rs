@@ -76,7 +76,7 @@ pub fn spawn(shared: Arc<Shared>) {
             }
             for sub in ["config", "app"] {
                 if changed.iter().any(|c| c == sub) {
-                    let _ = debouncer.watch(&root.join(sub), RecursiveMode::Recursive);
+                    let _ = debouncer.watch(root.join(sub), RecursiveMode::Recursive);
                 }
             }
             reload(&shared, &changed).await;

@@ -42,11 +42,7 @@ async fn notify_change(
                     Err(RecvError::Closed) => break,
                 },
                 msg = futures_util::StreamExt::next(&mut incoming) => match msg {
-                    Some(Ok(actix_ws::Message::Ping(p))) => {
-                        if session.pong(&p).await.is_err() {
-                            break;
-                        }
-                    }
+                    Some(Ok(actix_ws::Message::Ping(p))) if session.pong(&p).await.is_err() => break,
                     Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => break,
                     _ => {}
                 },

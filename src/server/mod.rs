@@ -3,8 +3,10 @@
 //! Each feature keeps its routes in its own module and registers them in [`routes`]; errors
 //! of lower layers are turned into HTTP answers at this edge only.
 
+pub mod guard;
 pub mod live;
 pub mod origin;
+pub mod pages;
 pub mod state;
 pub mod status;
 
@@ -14,6 +16,8 @@ use std::sync::Arc;
 use actix_web::{App as ActixApp, HttpServer, web};
 
 pub use state::{Config, Shared};
+
+use crate::store::Store;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +40,7 @@ pub enum ServeError {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     status::configure(cfg);
     live::configure(cfg);
+    pages::configure(cfg);
 }
 
 /// Binds the listener first, so that a busy port is reported before anything else starts.
@@ -61,11 +66,19 @@ pub fn bind(config: &Config) -> Result<TcpListener, ServeError> {
 /// watching, so whatever it prints (the banner) is a promise that both hold.
 pub async fn serve(
     shared: Arc<Shared>,
+    store: Store,
     listener: TcpListener,
     on_ready: impl FnOnce(),
 ) -> Result<(), ServeError> {
     let data = web::Data::from(shared.clone());
-    let server = HttpServer::new(move || ActixApp::new().app_data(data.clone()).configure(routes))
+    let store = web::Data::new(store);
+    let server = HttpServer::new(move || {
+        ActixApp::new()
+            .app_data(data.clone())
+            .app_data(store.clone())
+            .configure(routes)
+            .wrap(actix_web::middleware::from_fn(guard::guard))
+    })
         .listen(listener)?
         .shutdown_timeout(1)
         .run();

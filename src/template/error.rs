@@ -16,7 +16,12 @@ use std::ops::Range;
 /// The text of a template is not valid. `offset` is the byte offset in the template source
 /// where the problem was found; [`ParseError::excerpt`] shows it under the source line.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{kind} (at byte {offset})")]
+#[error("{kind}{}", if matches!(kind, ParseErrorKind::UnclosedTag { .. }) {
+    // That message already says where the tag starts.
+    String::new()
+} else {
+    format!(" (at byte {offset})")
+})]
 pub struct ParseError {
     /// Byte offset into the template source.
     pub offset: usize,

@@ -806,6 +806,16 @@ impl<'s> Parser<'s> {
                     self.expect(Tok::RBracket, "`]`")?;
                     segments.push(seg);
                 }
+                // `context.items.0`: the lexer read `.0` as a number.
+                Tok::Num(_) if self.src[tok.start..].starts_with('.') => {
+                    return Err(self.err(
+                        tok.start,
+                        ParseErrorKind::Unexpected {
+                            expected: "a name after `.` (write an array index as `[0]`)".into(),
+                            found: tok.describe(self.src),
+                        },
+                    ));
+                }
                 Tok::LParen => {
                     // `context.fn(…)` after a bracket step, e.g. `a["b"](…)`.
                     let name = segments.last().map(|s| s.to_string()).unwrap_or_default();
@@ -981,9 +991,9 @@ mod tests {
         let e = err("Basic <%= encode(iparam.api_key)");
         assert_eq!(e.kind, ParseErrorKind::UnclosedTag { open: 6 });
         assert_eq!(e.offset, 6);
-        assert!(
-            e.to_string()
-                .starts_with("unclosed `<%=` tag starting at byte 6")
+        assert_eq!(
+            e.to_string(),
+            "unclosed `<%=` tag starting at byte 6: end the expression with `%>`"
         );
         assert_eq!(err("x <% if (a) { %>").kind, ParseErrorKind::CodeTag);
         assert_eq!(err("<%").kind, ParseErrorKind::CodeTag);
@@ -1081,10 +1091,10 @@ mod tests {
             err("<%= a. %>").kind,
             ParseErrorKind::Unexpected { .. }
         ));
-        assert!(matches!(
-            err("<%= a.1 %>").kind,
-            ParseErrorKind::Unexpected { .. }
-        ));
+        assert_eq!(
+            err("<%= a.1 %>").to_string(),
+            "expected a name after `.` (write an array index as `[0]`), found `.1` (at byte 5)"
+        );
         assert!(matches!(
             err("<%= 'x'.length %>").kind,
             ParseErrorKind::MemberOnNonVariable { .. }

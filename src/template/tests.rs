@@ -128,6 +128,8 @@ fn plus_concatenates_or_adds() {
     assert_eq!(r("<%= iparam.ratio + iparam.count %>"), "4.5");
     assert_eq!(r("<%= 'o' + iparam.obj %>"), r#"o{"a":1,"b":[true,null]}"#);
     assert_eq!(r("<%= 0.1 + 0.2 %>"), "0.30000000000000004");
+    assert_eq!(r("<%= 'a' + -1 %>"), "a-1");
+    assert_eq!(r("<%= context.ticket_id + -2 %>"), "40");
 }
 
 #[test]
@@ -645,6 +647,16 @@ fn parse_error_excerpt_for_the_terminal() {
         e.excerpt(src),
         "Basic <%= encode(iparam.api_key) + %>\n                                   ^"
     );
+}
+
+#[test]
+fn templates_can_be_shared_across_threads() {
+    // The app snapshot holding parsed templates sits behind an Arc used by every worker.
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Template>();
+    assert_send_sync::<ValueTemplate>();
+    assert_send_sync::<Error>();
+    assert_send_sync::<ValueError>();
 }
 
 #[test]

@@ -54,10 +54,8 @@ pub fn text(report: &Report, app: Option<&App>, color: bool) -> String {
         if let Some(excerpt) = app.and_then(|a| excerpt(a, d)) {
             out.push_str(&excerpt);
         }
-        if let Some(p) = &d.pointer {
-            if !p.is_empty() {
-                let _ = writeln!(out, "   {} at {}", st.paint("34", "="), p);
-            }
+        if let Some(p) = d.pointer.as_ref().filter(|p| !p.is_empty()) {
+            let _ = writeln!(out, "   {} at {}", st.paint("34", "="), p);
         }
         if let Some(h) = &d.hint {
             let _ = writeln!(out, "   {} {}", st.paint("36", "= fix:"), h);

@@ -2,6 +2,8 @@
 //! the real `fdk-emu` binary on a free port, and stop it when the test ends.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

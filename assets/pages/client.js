@@ -1,0 +1,64 @@
+// fdk-emu's client script for config/iparams.html (what {{{appclient}}} points to on the
+// installation page). On load it hands the stored values to the page's getConfigs(configs);
+// on Install it runs validate() when the page defines it, then stores what postConfigs()
+// returns, as FDK's installation page does.
+(function () {
+  'use strict';
+  var stored = null;
+  function call(name, args) {
+    var fn = window[name];
+    if (typeof fn !== 'function') return Promise.reject(new Error('The page does not define ' + name + '().'));
+    try { return Promise.resolve(fn.apply(window, args || [])); }
+    catch (e) { return Promise.reject(e); }
+  }
+  function load() {
+    return fetch('/custom_configs/fetch', { credentials: 'same-origin' })
+      .then(function (r) { return r.json(); })
+      .then(function (body) {
+        stored = body.customIParams || {};
+        if (typeof window.getConfigs === 'function' && Object.keys(stored).length) {
+          return call('getConfigs', [stored]);
+        }
+      })
+      .catch(function (e) { console.error('fdk-emu: loading the stored configs failed:', e); });
+  }
+  function install() {
+    var validated = typeof window.validate === 'function'
+      ? call('validate').catch(function (e) {
+          throw new Error("Error occurred while calling method: 'validate' - " + (e && e.message || e));
+        })
+      : Promise.resolve(true);
+    return validated.then(function (ok) {
+      if (ok === false) return { ok: false, message: 'Validation failed.' };
+      return call('postConfigs').catch(function (e) {
+        throw new Error("Error occurred while calling method: 'postConfigs' - " + (e && e.message || e));
+      }).then(function (configs) {
+        return fetch('/custom_configs/store', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(configs)
+        }).then(function (r) {
+          if (r.ok) return { ok: true, message: 'App installation parameters have been successfully stored. You can now proceed to test the app.' };
+          return r.json().then(function (b) {
+            return { ok: false, message: 'Failed to store installation parameters: ' + (b.message || r.status) };
+          }, function () { return { ok: false, message: 'Failed to store installation parameters (' + r.status + ').' }; });
+        });
+      });
+    });
+  }
+  var client = {
+    iparams: {
+      get: function () { return Promise.resolve(stored || {}); },
+      apply: function () { return install(); }
+    }
+  };
+  window.app = window.app || {
+    initialized: function () { return ready.then(function () { return client; }); }
+  };
+  window.fdkEmuIparams = { install: install, reload: load };
+  var ready = new Promise(function (resolve) {
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', resolve);
+    else resolve();
+  }).then(load);
+})();

@@ -1,0 +1,117 @@
+//! The request guard wrapped around the whole app.
+//!
+//! * DNS-rebinding defence: a page of `evil.example` whose name resolves to 127.0.0.1 reaches
+//!   us with `Host: evil.example`; we answer only to `localhost` and `127.0.0.1` (and `[::1]`),
+//!   with any port, and refuse others with 421 Misdirected Request.
+//! * Cross-site requests: a state-changing request (POST, PUT, PATCH, DELETE) must carry no
+//!   `Origin` (non-browser clients) or our own origin; `/dprouter` also accepts the Freshworks
+//!   product pages that load the app with `?dev=true`. Others get 403 with a JSON error.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::Shared;
+use super::origin::{OriginKind, classify};
+
+/// Whether a `Host` header value names this machine.
+pub fn host_allowed(host: &str) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((ip, port)) if port.is_empty() || port.strip_prefix(':').is_some_and(valid_port) => {
+                return ip == "::1";
+            }
+            _ => return false,
+        }
+    } else {
+        match host.split_once(':') {
+            Some((name, port)) if valid_port(port) => name.to_string(),
+            Some(_) => return false,
+            None => host,
+        }
+    };
+    name == "localhost" || name == "127.0.0.1"
+}
+
+fn valid_port(p: &str) -> bool {
+    !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_state_changing(m: &Method) -> bool {
+    matches!(*m, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+}
+
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    match host {
+        None => {
+            let res = HttpResponse::BadRequest()
+                .content_type("text/plain; charset=utf-8")
+                .body("fdk-emu: the request has no Host header. Open http://localhost:PORT/ in a browser.");
+            return Ok(req.into_response(res));
+        }
+        Some(h) if !host_allowed(&h) => {
+            let res = HttpResponse::MisdirectedRequest()
+                .content_type("text/plain; charset=utf-8")
+                .body(format!(
+                    "fdk-emu answers only to localhost and 127.0.0.1, not to Host {h:?} (a defence against DNS rebinding). Open the page as http://localhost:PORT/ instead."
+                ));
+            return Ok(req.into_response(res));
+        }
+        Some(_) => {}
+    }
+    if is_state_changing(req.method())
+        && let Some(origin) = req.headers().get(header::ORIGIN)
+    {
+        let origin = origin.to_str().unwrap_or("").to_string();
+        let kind = match req.app_data::<web::Data<Shared>>() {
+            Some(shared) => classify(&origin, &shared.config),
+            None => OriginKind::Other,
+        };
+        let allowed = match kind {
+            OriginKind::Own => true,
+            OriginKind::Freshworks => req.path() == "/dprouter",
+            OriginKind::Other => false,
+        };
+        if !allowed {
+            let res = HttpResponse::Forbidden().json(json!({
+                "error": "cross_site_request",
+                "message": format!(
+                    "fdk-emu refused a {} to {} from the page at {origin:?}: only its own pages{} may change state. If this is your page, open it from http://localhost:PORT/.",
+                    req.method(),
+                    req.path(),
+                    if req.path() == "/dprouter" { " and Freshworks product pages" } else { "" }
+                ),
+            }));
+            return Ok(req.into_response(res));
+        }
+    }
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+
+    #[test]
+    fn hosts() {
+        for ok in ["localhost", "localhost:10001", "127.0.0.1:8", "LOCALHOST:1", "[::1]:10001", "[::1]"] {
+            assert!(host_allowed(ok), "{ok}");
+        }
+        for bad in ["evil.example", "evil.example:10001", "localhost.evil.example", "127.0.0.1.nip.io", "localhost:", "localhost:abc", "[::2]:1", "0.0.0.0:10001", ""] {
+            assert!(!host_allowed(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! The installation page: generated from `config/iparams.json` (every field type), or the
+//! app's own `config/iparams.html` in a frame (see [`super::iparams_api`]).
+//!
+//! The generated form posts back here; the server checks every value again and answers
+//! with the form and the messages next to the fields (422), or stores and shows the page in
+//! edit state.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, web};
+use indexmap::IndexMap;
+use serde_json::{Map, Value, json};
+
+use super::check::{self, FieldErrors};
+use super::render::{page, page_with_status, with};
+use super::{BODY_LIMIT, PageError, form_pairs, page_base, see_other};
+use crate::app::{IparamField, IparamType, IparamsPage};
+use crate::server::Shared;
+use crate::store::Store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(show).service(
+        web::resource("/custom_configs/install")
+            .app_data(web::PayloadConfig::new(BODY_LIMIT))
+            .route(web::post().to(submit)),
+    );
+}
+
+pub const STORED_MESSAGE: &str =
+    "App installation parameters have been successfully stored. You can now proceed to test the app.";
+
+#[derive(serde::Deserialize)]
+struct ShowQuery {
+    saved: Option<String>,
+}
+
+/// The string shown in an input for a stored or default value.
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Everything the `field` partial needs for one field.
+pub fn field_view(
+    field: &IparamField,
+    value: Option<&Value>,
+    secure_set: bool,
+    error: Option<&str>,
+) -> Value {
+    let kind = field.kind.unwrap_or(IparamType::Text);
+    let id = format!(
+        "f-{}",
+        field
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+    );
+    let selected: Vec<String> = match value {
+        Some(Value::Array(a)) => a.iter().map(display).collect(),
+        Some(v) => vec![display(v)],
+        None => vec![],
+    };
+    let choices: Vec<Value> = field
+        .options
+        .iter()
+        .map(|o| json!({"value": o, "checked": selected.contains(o)}))
+        .collect();
+    let input_type = if field.secure {
+        "password"
+    } else {
+        match kind {
+            IparamType::Email => "email",
+            IparamType::PhoneNumber => "tel",
+            IparamType::Url => "url",
+            IparamType::Number => "number",
+            IparamType::Date => "date",
+            IparamType::Radio => "radio",
+            IparamType::Multiselect => "checkbox",
+            _ => "text",
+        }
+    };
+    let placeholder = match kind {
+        _ if field.secure && secure_set => "Stored (leave empty to keep)",
+        IparamType::Domain => "yourcompany.freshdesk.com",
+        IparamType::Url => "https://",
+        IparamType::PhoneNumber => "555-123-4567",
+        IparamType::Email => "name@example.com",
+        _ => "",
+    };
+    let (patterns, pattern_message) = if field.regex.is_empty() {
+        (None, None)
+    } else {
+        let (p, m) = check::regex_for(field);
+        (Some(Value::from(p).to_string()), m)
+    };
+    let help = if field.description.is_empty() {
+        None
+    } else {
+        Some(field.description.clone())
+    };
+    json!({
+        "name": field.name,
+        "id": id,
+        "label": if field.display_name.is_empty() { &field.name } else { &field.display_name },
+        "help": help,
+        "kind": kind.name(),
+        "required": field.required,
+        "secure": field.secure,
+        "secure_set": field.secure && secure_set,
+        "input_type": input_type,
+        "value": if field.secure { String::new() } else { value.map(display).unwrap_or_default() },
+        "checked": matches!(value, Some(Value::Bool(true))),
+        "choices": choices,
+        "group": matches!(kind, IparamType::Radio | IparamType::Multiselect),
+        "is_checkbox": kind == IparamType::Checkbox,
+        "is_textarea": kind == IparamType::Paragraph,
+        "is_select": kind == IparamType::Dropdown,
+        "placeholder": placeholder,
+        "step": (kind == IparamType::Number).then_some("any"),
+        "patterns": patterns,
+        "pattern_message": pattern_message,
+        "error": error,
+    })
+}
+
+/// The generated form. `values` are what to show (submitted, stored or default).
+#[allow(clippy::too_many_arguments)]
+async fn render_form(
+    shared: &Shared,
+    store: &Store,
+    fields: &IndexMap<String, IparamField>,
+    shown: &Map<String, Value>,
+    stored: Option<&Map<String, Value>>,
+    errors: &FieldErrors,
+    notice: Option<Value>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let editing = stored.is_some();
+    let base = page_base(shared, store, "Installation page", Some("install")).await?;
+    let views: Vec<Value> = fields
+        .values()
+        .filter(|f| f.visible && f.kind.is_some())
+        .map(|f| {
+            let secure_set = stored.is_some_and(|s| s.contains_key(&f.name));
+            let value = shown
+                .get(&f.name)
+                .or_else(|| if stored.is_none() { f.default_value.as_ref() } else { None });
+            field_view(f, value, secure_set, errors.get(&f.name).map(String::as_str))
+        })
+        .collect();
+    let form_error = (!errors.is_empty()).then(|| {
+        let n = errors.len();
+        let unknown: Vec<&String> = errors.keys().filter(|k| !fields.contains_key(*k)).collect();
+        let mut s = format!(
+            "{n} field{} need{} attention; see the messages below.",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" }
+        );
+        if !unknown.is_empty() {
+            s.push_str(&format!(" Unknown: {:?}.", unknown));
+        }
+        s
+    });
+    let intro = if editing {
+        "The app is installed with the values below. Change them and save; secure values stay stored unless you type new ones."
+    } else {
+        "Enter the installation parameters of the app, as an admin does when installing it from the marketplace."
+    };
+    let ctx = with(
+        base.ctx,
+        json!({
+            "intro": intro,
+            "notice": notice,
+            "action": "/custom_configs/install",
+            "fields": views,
+            "form_error": form_error,
+            "submit_label": if editing { "Save" } else { "Install" },
+            "empty_message": fields.is_empty().then_some("config/iparams.json defines no fields."),
+        }),
+    );
+    page_with_status("form_page", &ctx, status)
+}
+
+#[get("/custom_configs/install")]
+async fn show(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    q: web::Query<ShowQuery>,
+) -> Result<HttpResponse, PageError> {
+    let app = shared.app();
+    let notice = q
+        .saved
+        .is_some()
+        .then(|| json!({"kind": "ok", "text": STORED_MESSAGE}));
+    match &app.iparams {
+        IparamsPage::Json { fields } => {
+            let stored = store.iparams().await?;
+            let shown = stored.clone().unwrap_or_default();
+            render_form(
+                &shared,
+                &store,
+                fields,
+                &shown,
+                stored.as_ref(),
+                &FieldErrors::new(),
+                notice,
+                StatusCode::OK,
+            )
+            .await
+        }
+        IparamsPage::Html => {
+            let editing = store.iparams().await?.is_some();
+            let base = page_base(&shared, &store, "Installation page", Some("install")).await?;
+            let ctx = with(
+                base.ctx,
+                json!({
+                    "intro": "The app's own installation page (config/iparams.html). Install runs its validate() and stores what its postConfigs() returns.",
+                    "notice": notice,
+                    "submit_label": if editing { "Save" } else { "Install" },
+                }),
+            );
+            page("iparams_html", &ctx)
+        }
+        IparamsPage::None => {
+            let base = page_base(&shared, &store, "Installation page", Some("install")).await?;
+            let ctx = with(
+                base.ctx,
+                json!({"message": "This app does not have an installation page (no config/iparams.json or config/iparams.html). Nothing to install."}),
+            );
+            page("done", &ctx)
+        }
+    }
+}
+
+async fn submit(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let app = shared.app();
+    let IparamsPage::Json { fields } = &app.iparams else {
+        return Err(PageError::BadRequest(
+            "this app has no config/iparams.json, so there is no generated form to submit".into(),
+        ));
+    };
+    let pairs = form_pairs(&body);
+    let input = check::from_form(fields, &pairs);
+    let stored = store.iparams().await?;
+    match check::check_values(fields, &input, stored.as_ref()) {
+        Ok(checked) => {
+            store.set_iparams(checked.values, &checked.secure).await?;
+            Ok(see_other("/custom_configs/install?saved=1"))
+        }
+        Err(errors) => {
+            render_form(
+                &shared,
+                &store,
+                fields,
+                &input,
+                stored.as_ref(),
+                &errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! FDK's JSON API of the installation page (`GET /custom_configs/fetch`,
+//! `POST /custom_configs/store`) and the pieces of an app's own `config/iparams.html` page:
+//! the page itself (`/custom_configs/form`), its `config/assets/` and our client script.
+//!
+//! Unlike FDK, `store` validates against iparams.json (422 with per-field errors) and
+//! `fetch` never returns a secure value: it returns [`MASK`] in its place, and storing the
+//! mask back keeps the stored secret (so a page that round-trips its configs loses nothing).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError, get, web};
+use futures_util::StreamExt;
+use serde_json::{Map, Value, json};
+
+use super::{BODY_LIMIT, assets, check};
+use crate::app::IparamsPage;
+use crate::server::Shared;
+use crate::store::{MASK, Store, StoreError};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(fetch)
+        .service(web::resource("/custom_configs/store").route(web::post().to(store_iparams)))
+        .service(form)
+        .service(client_js)
+        .service(config_asset);
+}
+
+/// A JSON error answer: `{"error": code, "message": …[, "fields": {name: message}]}`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the body is larger than {BODY_LIMIT} bytes")]
+    TooLarge,
+    #[error("{} field(s) are not valid", .0.len())]
+    Invalid(check::FieldErrors),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Store(StoreError::Locked { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let code = match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::TooLarge => "payload_too_large",
+            ApiError::Invalid(_) => "validation_failed",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Store(_) => "store_error",
+        };
+        let mut body = json!({"error": code, "message": self.to_string()});
+        if let ApiError::Invalid(fields) = self {
+            body["fields"] = json!(fields);
+        }
+        HttpResponse::build(self.status_code()).json(body)
+    }
+}
+
+/// Stored values with every secure one replaced by the mask.
+pub fn masked(values: Map<String, Value>, secure: &[String]) -> Map<String, Value> {
+    values
+        .into_iter()
+        .map(|(k, v)| {
+            if secure.contains(&k) {
+                (k, Value::String(MASK.into()))
+            } else {
+                (k, v)
+            }
+        })
+        .collect()
+}
+
+#[get("/custom_configs/fetch")]
+async fn fetch(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let app = shared.app();
+    let secure = store.secure_iparam_names().await?;
+    let values = store.iparams().await?.unwrap_or_default();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({
+            "hasIParam": app.iparams.has_iparams(),
+            "customIParams": masked(values, &secure),
+        })))
+}
+
+/// Reads the body up to [`BODY_LIMIT`], refusing more without reading it all.
+async fn read_limited(mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(ApiError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn store_iparams(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_limited(payload).await?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the body is not valid JSON ({e}); send the object returned by postConfigs()"
+        ))
+    })?;
+    let Value::Object(input) = value else {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object of installation parameters, e.g. {\"api_key\": \"…\"}"
+                .into(),
+        ));
+    };
+    let app = shared.app();
+    let stored = store.iparams().await?;
+    let (values, secure) = match &app.iparams {
+        IparamsPage::Json { fields } => {
+            let c = check::check_values(fields, &input, stored.as_ref())
+                .map_err(ApiError::Invalid)?;
+            (c.values, c.secure)
+        }
+        IparamsPage::Html => html_values(input, stored.as_ref())?,
+        IparamsPage::None => {
+            return Err(ApiError::NotFound(
+                "this app has no installation page (no config/iparams.json or config/iparams.html)"
+                    .into(),
+            ));
+        }
+    };
+    store.set_iparams(values, &secure).await?;
+    // FDK answers 200 with an empty body.
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// What an iparams.html page stores: its object as given, minus `__meta`, whose `secure` list
+/// (dotted paths allowed; the top-level key is encrypted) names what to encrypt. A secure
+/// value sent back as the mask keeps the stored one.
+fn html_values(
+    mut input: Map<String, Value>,
+    stored: Option<&Map<String, Value>>,
+) -> Result<(Map<String, Value>, Vec<String>), ApiError> {
+    let meta = input.remove("__meta");
+    let mut secure = Vec::new();
+    if let Some(list) = meta.as_ref().and_then(|m| m.get("secure")) {
+        let Some(list) = list.as_array() else {
+            return Err(ApiError::BadRequest(
+                "__meta.secure must be a list of keys, e.g. [\"api_key\"]".into(),
+            ));
+        };
+        for item in list {
+            let Some(path) = item.as_str() else {
+                return Err(ApiError::BadRequest(
+                    "__meta.secure must hold key names (strings)".into(),
+                ));
+            };
+            let top = path.split('.').next().unwrap_or(path).to_string();
+            if input.contains_key(&top) && !secure.contains(&top) {
+                secure.push(top);
+            }
+        }
+    }
+    for name in &secure {
+        let masked = input.get(name).and_then(Value::as_str) == Some(MASK);
+        if masked && let Some(old) = stored.and_then(|s| s.get(name)) {
+            input.insert(name.clone(), old.clone());
+        }
+    }
+    Ok((input, secure))
+}
+
+/// The URL that `{{{appclient}}}` becomes on the installation page.
+pub const CLIENT_URL: &str = "/custom_configs/client.js";
+
+/// The app's `config/iparams.html`, read fresh (hot reload), with `{{{appclient}}}` replaced
+/// by our client script (added to `<head>` when the page does not reference it).
+#[get("/custom_configs/form")]
+async fn form(shared: web::Data<Shared>) -> HttpResponse {
+    let app = shared.app();
+    let path = app.root.join(crate::app::IPARAMS_HTML);
+    let Ok(html) = tokio::fs::read_to_string(&path).await else {
+        return HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("This app has no config/iparams.html.");
+    };
+    let html = if html.contains("{{{appclient}}}") {
+        html.replace("{{{appclient}}}", CLIENT_URL)
+    } else {
+        let tag = format!("<script src=\"{CLIENT_URL}\"></script>");
+        match html.find("<head>") {
+            Some(i) => format!("{}{tag}{}", &html[..i + 6], &html[i + 6..]),
+            None => format!("{tag}{html}"),
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(html)
+}
+
+#[get("/custom_configs/client.js")]
+async fn client_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(assets::text("client.js").unwrap_or_default())
+}
+
+/// `config/assets/<path>`, confined to that folder.
+#[get("/custom_configs/assets/{path:.*}")]
+async fn config_asset(shared: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
+    let rel = path.into_inner();
+    let not_found = || {
+        HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("not found in config/assets")
+    };
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty()
+        || parts
+            .iter()
+            .any(|p| *p == ".." || *p == "." || p.contains('\\') || p.starts_with('.'))
+    {
+        return not_found();
+    }
+    let app = shared.app();
+    let base = app.root.join("config").join("assets");
+    let file = parts.iter().fold(base.clone(), |p, part| p.join(part));
+    // Symlinks out of the folder are refused too.
+    let (Ok(real_base), Ok(real)) = (base.canonicalize(), file.canonicalize()) else {
+        return not_found();
+    };
+    if !real.starts_with(&real_base) || !real.is_file() {
+        return not_found();
+    }
+    match tokio::fs::read(&real).await {
+        Ok(bytes) => HttpResponse::Ok()
+            .content_type(mime_guess::from_path(&real).first_or_octet_stream().as_ref())
+            .insert_header(("Cache-Control", "no-cache"))
+            .body(bytes),
+        Err(_) => not_found(),
+    }
+}

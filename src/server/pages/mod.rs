@@ -1,0 +1,120 @@
+//! The setup pages at `/custom_configs`: system settings, OAuth client credentials, OAuth
+//! iparams, the authorization step and the installation page, plus FDK's JSON API for the
+//! installation page.
+//!
+//! Pages are rendered on the server with handlebars from templates embedded in the binary
+//! (`assets/pages/`), so an installed binary needs no files beside it. Every value shown is
+//! escaped by handlebars; secrets are never put into a page (a stored secret shows as "set").
+
+pub mod assets;
+pub mod check;
+pub mod install;
+pub mod iparams_api;
+pub mod oauth;
+pub mod progress;
+pub mod render;
+pub mod setup;
+pub mod system_settings;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError, web};
+
+pub use progress::{SetupProgress, SetupStep, StepKind, setup_progress};
+
+use crate::store::StoreError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    assets::configure(cfg);
+    setup::configure(cfg);
+    system_settings::configure(cfg);
+    oauth::configure(cfg);
+    iparams_api::configure(cfg);
+    install::configure(cfg);
+}
+
+/// Why a page could not be shown; rendered as a small HTML page with the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the page template {0} could not be rendered; this is a bug in fdk-emu: {1}")]
+    Render(&'static str, String),
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::Store(StoreError::Locked { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let msg = escape_html(&self.to_string());
+        HttpResponse::build(self.status_code())
+            .content_type("text/html; charset=utf-8")
+            .body(format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fdk-emu: error</title><link rel=\"stylesheet\" href=\"/_fdk-emu/pages.css\"></head><body><main><h1>Something went wrong</h1><div class=\"notice error\" role=\"alert\">{msg}</div><p><a href=\"/custom_configs\">Back to the setup</a></p></main></body></html>"
+            ))
+    }
+}
+
+pub fn escape_html(s: &str) -> String {
+    handlebars::html_escape(s)
+}
+
+/// The `integration` query parameter of the OAuth pages.
+#[derive(Debug, serde::Deserialize)]
+pub struct IntegrationQuery {
+    pub integration: Option<String>,
+}
+
+/// 303 See Other: after a POST, the browser GETs the next page.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .finish()
+}
+
+/// Reads an `application/x-www-form-urlencoded` body into its pairs (repeated names kept,
+/// which multiselect fields need).
+pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The first value of `name` in form pairs, trimmed.
+pub fn form_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// Largest form or JSON body the setup pages accept (FDK's JSON parser limit).
+pub const BODY_LIMIT: usize = 100 * 1024;
+
+/// What every page handler starts from: the app snapshot, the setup progress and the
+/// shared template context (with `current` marked in the step navigation).
+pub struct PageBase {
+    pub app: std::sync::Arc<crate::app::App>,
+    pub progress: SetupProgress,
+    pub ctx: serde_json::Value,
+}
+
+pub async fn page_base(
+    shared: &crate::server::Shared,
+    store: &crate::store::Store,
+    title: &str,
+    current: Option<&str>,
+) -> Result<PageBase, PageError> {
+    let app = shared.app();
+    let progress = setup_progress(&app, store).await?;
+    let ctx = render::base_context(&app.name, store.path(), title, &progress, current);
+    Ok(PageBase { app, progress, ctx })
+}

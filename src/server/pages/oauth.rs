@@ -1,0 +1,253 @@
+//! `/oauth_configs?integration=NAME` (client ID and secret of an account-level integration;
+//! what is entered here overrides oauth_config.json locally) and
+//! `/oauth_iparams?integration=NAME` (the integration's `oauth_iparams`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, web};
+use indexmap::IndexMap;
+use serde_json::{Map, Value, json};
+
+use super::progress::{account_integrations, is_literal};
+use super::render::{page_with_status, with};
+use super::{
+    BODY_LIMIT, IntegrationQuery, PageError, form_pairs, form_value, page_base, see_other,
+};
+use crate::app::Integration;
+use crate::server::Shared;
+use crate::store::{Credentials, Store};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(show_config)
+        .service(
+            web::resource("/oauth_configs")
+                .app_data(web::PayloadConfig::new(BODY_LIMIT))
+                .route(web::post().to(submit_config)),
+        )
+        .service(show_iparams)
+        .service(
+            web::resource("/oauth_iparams")
+                .app_data(web::PayloadConfig::new(BODY_LIMIT))
+                .route(web::post().to(submit_iparams)),
+        );
+}
+
+fn find(shared: &Shared, q: &IntegrationQuery) -> Result<Integration, PageError> {
+    let app = shared.app();
+    let list = account_integrations(&app);
+    let found = match q.integration.as_deref() {
+        Some(n) => list.into_iter().find(|i| i.name == n),
+        None => list.into_iter().next(),
+    };
+    found.cloned().ok_or_else(|| {
+        PageError::NotFound(format!(
+            "config/oauth_config.json has no account-level integration named {:?}",
+            q.integration.as_deref().unwrap_or("")
+        ))
+    })
+}
+
+fn field(
+    name: &str,
+    label: &str,
+    help: &str,
+    value: &str,
+    secure: bool,
+    secure_set: bool,
+    required: bool,
+    error: Option<&String>,
+) -> Value {
+    json!({
+        "name": name,
+        "id": format!("f-{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")),
+        "label": label,
+        "help": help,
+        "kind": "text",
+        "input_type": if secure { "password" } else { "text" },
+        "value": if secure { "" } else { value },
+        "secure": secure,
+        "secure_set": secure_set,
+        "required": required,
+        "placeholder": if secure_set { "Stored (leave empty to keep)" } else { "" },
+        "error": error,
+    })
+}
+
+fn action(path: &str, integration: &str) -> String {
+    format!(
+        "{path}?integration={}",
+        super::progress::encode(integration)
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_config(
+    shared: &Shared,
+    store: &Store,
+    i: &Integration,
+    client_id: &str,
+    secret_set: bool,
+    errors: &IndexMap<String, String>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let id = format!("oauth_config:{}", i.name);
+    let base = page_base(shared, store, &format!("{}: OAuth client", i.display_name), Some(&id)).await?;
+    let from_file = is_literal(&i.client_id) && is_literal(&i.client_secret);
+    let fields = vec![
+        field("client_id", "Client ID", "The OAuth client (application) ID issued by the provider.", client_id, false, false, true, errors.get("client_id")),
+        field("client_secret", "Client secret", "Stored encrypted; never shown again.", "", true, secret_set, true, errors.get("client_secret")),
+    ];
+    let intro = format!(
+        "Register {} as the redirect URI with the provider, then enter the client it issued. {}",
+        shared.config.redirect_uri(),
+        if from_file { "Pre-filled from config/oauth_config.json; what you save here overrides the file on this machine only." } else { "config/oauth_config.json holds no literal client values, so enter them here (they stay on this machine)." }
+    );
+    let ctx = with(
+        base.ctx,
+        json!({
+            "intro": intro,
+            "action": action("/oauth_configs", &i.name),
+            "fields": fields,
+            "form_error": (!errors.is_empty()).then_some("Please correct the fields marked below."),
+            "submit_label": "Save and continue",
+        }),
+    );
+    page_with_status("form_page", &ctx, status)
+}
+
+#[get("/oauth_configs")]
+async fn show_config(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    q: web::Query<IntegrationQuery>,
+) -> Result<HttpResponse, PageError> {
+    let i = find(&shared, &q)?;
+    let stored = store.credentials(&i.name).await?;
+    let (client_id, secret_set) = match &stored {
+        Some(c) => (c.client_id.clone(), true),
+        None => (
+            if is_literal(&i.client_id) { i.client_id.clone() } else { String::new() },
+            is_literal(&i.client_secret),
+        ),
+    };
+    render_config(&shared, &store, &i, &client_id, secret_set, &IndexMap::new(), StatusCode::OK).await
+}
+
+async fn submit_config(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    q: web::Query<IntegrationQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let i = find(&shared, &q)?;
+    let pairs = form_pairs(&body);
+    let client_id = form_value(&pairs, "client_id").unwrap_or_default().to_string();
+    let entered = form_value(&pairs, "client_secret").unwrap_or_default().to_string();
+    let stored = store.credentials(&i.name).await?;
+    let secret = if !entered.is_empty() {
+        Some(entered)
+    } else if let Some(c) = &stored {
+        Some(c.client_secret.clone())
+    } else if is_literal(&i.client_secret) {
+        Some(i.client_secret.clone())
+    } else {
+        None
+    };
+    let mut errors = IndexMap::new();
+    if client_id.is_empty() {
+        errors.insert("client_id".to_string(), super::check::REQUIRED.to_string());
+    }
+    let Some(secret) = secret else {
+        errors.insert("client_secret".to_string(), super::check::REQUIRED.to_string());
+        return render_config(&shared, &store, &i, &client_id, false, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    if !errors.is_empty() {
+        return render_config(&shared, &store, &i, &client_id, true, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    store
+        .set_credentials(&i.name, &Credentials { client_id, client_secret: secret })
+        .await?;
+    Ok(see_other("/custom_configs"))
+}
+
+async fn render_iparams(
+    shared: &Shared,
+    store: &Store,
+    i: &Integration,
+    values: &Map<String, Value>,
+    stored: Option<&Map<String, Value>>,
+    errors: &IndexMap<String, String>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let id = format!("oauth_iparams:{}", i.name);
+    let base = page_base(shared, store, &format!("{}: OAuth parameters", i.display_name), Some(&id)).await?;
+    let fields: Vec<Value> = i
+        .oauth_iparams
+        .values()
+        .map(|p| {
+            let v = values.get(&p.name).and_then(Value::as_str).unwrap_or_default();
+            let set = p.secure && stored.is_some_and(|s| s.contains_key(&p.name));
+            let label = if p.display_name.is_empty() { &p.name } else { &p.display_name };
+            field(&p.name, label, &p.description, v, p.secure, set, p.required, errors.get(&p.name))
+        })
+        .collect();
+    let ctx = with(
+        base.ctx,
+        json!({
+            "intro": "Values that oauth_config.json uses as <%= oauth_iparams.NAME %> (in the authorize and token URLs). Stored encrypted.",
+            "action": action("/oauth_iparams", &i.name),
+            "fields": fields,
+            "form_error": (!errors.is_empty()).then_some("Please correct the fields marked below."),
+            "submit_label": "Save and continue",
+            "empty_message": i.oauth_iparams.is_empty().then_some("This integration has no oauth_iparams."),
+        }),
+    );
+    page_with_status("form_page", &ctx, status)
+}
+
+#[get("/oauth_iparams")]
+async fn show_iparams(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    q: web::Query<IntegrationQuery>,
+) -> Result<HttpResponse, PageError> {
+    let i = find(&shared, &q)?;
+    let stored = store.oauth_iparams(&i.name).await?;
+    let shown = stored.clone().unwrap_or_default();
+    render_iparams(&shared, &store, &i, &shown, stored.as_ref(), &IndexMap::new(), StatusCode::OK).await
+}
+
+async fn submit_iparams(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    q: web::Query<IntegrationQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let i = find(&shared, &q)?;
+    let pairs = form_pairs(&body);
+    let stored = store.oauth_iparams(&i.name).await?;
+    let mut values = Map::new();
+    let mut errors = IndexMap::new();
+    for p in i.oauth_iparams.values() {
+        let v = form_value(&pairs, &p.name).unwrap_or_default();
+        let kept = stored.as_ref().and_then(|s| s.get(&p.name));
+        let value = match (v.is_empty(), p.secure, kept) {
+            (true, true, Some(old)) => Some(old.clone()),
+            (true, _, _) => None,
+            (false, _, _) => Some(Value::String(v.to_string())),
+        };
+        match value {
+            Some(v) => {
+                values.insert(p.name.clone(), v);
+            }
+            None if p.required => {
+                errors.insert(p.name.clone(), super::check::REQUIRED.to_string());
+            }
+            None => {}
+        }
+    }
+    if !errors.is_empty() {
+        return render_iparams(&shared, &store, &i, &values, stored.as_ref(), &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    store.set_oauth_iparams(&i.name, values).await?;
+    Ok(see_other("/custom_configs"))
+}

@@ -1,0 +1,175 @@
+//! Which setup steps an app needs and which are done, in FDK's order: system settings, then
+//! per account-level integration its client credentials, its oauth_iparams (when it has any)
+//! and its authorization, then the installation page.
+//!
+//! Used by `/custom_configs` (go to the first step not done), by the step navigation of every
+//! page, and by `/api/status`.
+
+use serde::Serialize;
+
+use crate::app::{App, Generation, Integration};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    SystemSettings,
+    OAuthConfig,
+    OAuthIparams,
+    Authorize,
+    Install,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Done,
+    Todo,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupStep {
+    /// Stable id, e.g. `system_settings`, `oauth_config:github`, `install`.
+    pub id: String,
+    pub kind: StepKind,
+    pub integration: Option<String>,
+    pub title: String,
+    /// Where the step's page is.
+    pub url: String,
+    pub state: StepState,
+    /// Why the step is not done, when there is more to say than "not yet".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupProgress {
+    pub steps: Vec<SetupStep>,
+    /// Every step done.
+    pub complete: bool,
+    /// The page of the first step not done.
+    pub next: Option<String>,
+}
+
+impl SetupProgress {
+    pub fn step(&self, id: &str) -> Option<&SetupStep> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+}
+
+pub fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Whether a configuration value is written out (not a `<%= … %>` placeholder, not empty).
+pub fn is_literal(v: &str) -> bool {
+    !v.trim().is_empty() && !v.contains("<%")
+}
+
+/// Integrations whose tokens the server keeps (account level), in file order.
+pub fn account_integrations(app: &App) -> Vec<&Integration> {
+    app.oauth
+        .as_ref()
+        .map(|o| o.integrations.values().filter(|i| !i.is_agent()).collect())
+        .unwrap_or_default()
+}
+
+/// What the system settings step asks for, if anything: the 3.x modules, or the 2.x
+/// products when there are several to choose from.
+pub fn needs_system_settings(app: &App) -> bool {
+    match app.manifest.generation {
+        Generation::V3 => !app.manifest.modules.is_empty(),
+        Generation::V2 => app.manifest.modules.len() > 1,
+    }
+}
+
+/// The setup steps of `app` and their state in `store`.
+pub async fn setup_progress(app: &App, store: &Store) -> Result<SetupProgress, StoreError> {
+    let mut steps = Vec::new();
+    let state = |done: bool| if done { StepState::Done } else { StepState::Todo };
+    if needs_system_settings(app) {
+        let done = store.system_settings().await?.is_some();
+        steps.push(SetupStep {
+            id: "system_settings".into(),
+            kind: StepKind::SystemSettings,
+            integration: None,
+            title: match app.manifest.generation {
+                Generation::V3 => "System settings".into(),
+                Generation::V2 => "Product".into(),
+            },
+            url: "/system_settings".into(),
+            state: state(done),
+            note: None,
+        });
+    }
+    for integration in account_integrations(app) {
+        let name = &integration.name;
+        let q = encode(name);
+        let label = &integration.display_name;
+        let stored = store.credentials(name).await?.is_some();
+        let literal = is_literal(&integration.client_id) && is_literal(&integration.client_secret);
+        steps.push(SetupStep {
+            id: format!("oauth_config:{name}"),
+            kind: StepKind::OAuthConfig,
+            integration: Some(name.clone()),
+            title: format!("{label}: client"),
+            url: format!("/oauth_configs?integration={q}"),
+            state: state(stored || literal),
+            note: None,
+        });
+        if !integration.oauth_iparams.is_empty() {
+            let values = store.oauth_iparams(name).await?;
+            let done = values.as_ref().is_some_and(|v| {
+                integration.oauth_iparams.values().all(|p| {
+                    !p.required
+                        || v.get(&p.name)
+                            .is_some_and(|x| !x.as_str().is_some_and(|s| s.trim().is_empty()))
+                })
+            });
+            steps.push(SetupStep {
+                id: format!("oauth_iparams:{name}"),
+                kind: StepKind::OAuthIparams,
+                integration: Some(name.clone()),
+                title: format!("{label}: parameters"),
+                url: format!("/oauth_iparams?integration={q}"),
+                state: state(done),
+                note: None,
+            });
+        }
+        let tokens = store.tokens(name).await?;
+        let status = store.oauth_status(name).await?;
+        let done = tokens.is_some() && status.needs_reauth.is_none();
+        steps.push(SetupStep {
+            id: format!("authorize:{name}"),
+            kind: StepKind::Authorize,
+            integration: Some(name.clone()),
+            title: format!("{label}: authorize"),
+            url: format!("/custom_configs/authorize?integration={q}"),
+            state: state(done),
+            note: status
+                .needs_reauth
+                .map(|r| format!("needs authorizing again: {r}")),
+        });
+    }
+    if app.iparams.has_iparams() {
+        let done = store.iparams().await?.is_some();
+        steps.push(SetupStep {
+            id: "install".into(),
+            kind: StepKind::Install,
+            integration: None,
+            title: "Installation".into(),
+            url: "/custom_configs/install".into(),
+            state: state(done),
+            note: None,
+        });
+    }
+    let next = steps
+        .iter()
+        .find(|s| s.state == StepState::Todo)
+        .map(|s| s.url.clone());
+    Ok(SetupProgress {
+        complete: next.is_none(),
+        next,
+        steps,
+    })
+}

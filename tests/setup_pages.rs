@@ -1,0 +1,316 @@
+//! The setup pages in real headless Chromium: the whole flow on the demo app, every field
+//! type, server-side messages, the edit state after a restart, and an app with its own
+//! config/iparams.html. Screenshots are saved under test-artifacts/.
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::Browser;
+use common::{Server, copy_app};
+use fantoccini::Locator;
+
+const SECRET: &str = "tok-SECRET-4711";
+
+async fn text(b: &Browser, sel: &str) -> String {
+    b.css(sel).await.text().await.expect("text")
+}
+
+async fn fill(b: &Browser, sel: &str, value: &str) {
+    let el = b.css(sel).await;
+    el.clear().await.expect("clear");
+    el.send_keys(value).await.expect("type");
+}
+
+async fn submit(b: &Browser) {
+    b.css("form button[type=submit]").await.click().await.expect("click submit");
+}
+
+/// Submits the form without the browser-side checks (form.submit() skips submit handlers),
+/// to see what the server says.
+async fn submit_without_js_checks(b: &Browser) {
+    b.client
+        .execute("document.querySelector('form.setup').submit();", vec![])
+        .await
+        .expect("submit");
+}
+
+fn raw_store_bytes(app: &std::path::Path) -> Vec<u8> {
+    let db = app.join(".fdk").join("localstore.sqlite");
+    let mut bytes = std::fs::read(&db).expect("database file exists");
+    bytes.extend(std::fs::read(app.join(".fdk").join("localstore.sqlite-wal")).unwrap_or_default());
+    bytes
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walks_the_whole_setup_flow_of_the_demo_app() {
+    let (_tmp, app) = copy_app("demo");
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("setup_flow_demo").await;
+
+    // 1. System settings first (platform 3.0).
+    b.goto(&server.url("/custom_configs")).await;
+    assert_eq!(b.path().await, "/system_settings");
+    b.screenshot("01-system-settings").await;
+    submit(&b).await;
+    b.wait_js("!document.getElementById('f-url-support-ticket-error').hidden", Duration::from_secs(5)).await;
+    assert_eq!(text(&b, "#f-url-support-ticket-error").await, "This field is required.");
+    b.screenshot("02-system-settings-invalid").await;
+    fill(&b, "#f-url-support-ticket", "https://acme.freshdesk.com").await;
+    submit(&b).await;
+
+    // 2. The demo integration has literal client values, so the next step is authorizing.
+    b.wait_js("location.pathname === '/custom_configs/authorize'", Duration::from_secs(10)).await;
+    assert_eq!(b.path().await, "/custom_configs/authorize?integration=demo");
+    let page = b.client.source().await.expect("source");
+    assert!(page.contains(&format!("http://localhost:{}/auth/callback", server.port)), "redirect URI shown");
+    let auth = b.css("a.button.primary").await.attr("href").await.expect("href").unwrap_or_default();
+    assert!(auth.starts_with("/auth/index?integration=demo"), "{auth}");
+    b.screenshot("03-authorize").await;
+    // The client step is reachable from the step navigation and pre-filled from the file.
+    b.goto(&server.url("/oauth_configs?integration=demo")).await;
+    assert_eq!(b.css("#f-client-id").await.prop("value").await.expect("v").as_deref(), Some("demo-client"));
+    assert!(!b.client.source().await.expect("src").contains("demo-secret"), "client secret never in the page");
+    b.screenshot("04-oauth-client").await;
+    b.goto(&server.url("/custom_configs/authorize?integration=demo")).await;
+    b.client
+        .find(Locator::LinkText("Continue to the installation page without authorizing"))
+        .await
+        .expect("skip link")
+        .click()
+        .await
+        .expect("click");
+
+    // 3. The installation page, new.
+    b.wait_js("location.pathname === '/custom_configs/install'", Duration::from_secs(10)).await;
+    assert_eq!(b.css("#f-company-name").await.prop("value").await.expect("v").as_deref(), Some("Acme Inc."));
+    assert_eq!(text(&b, "form button[type=submit]").await, "Install");
+    b.screenshot("05-install-new").await;
+
+    // Browser-side checks: messages next to the fields, nothing sent.
+    fill(&b, "#f-support-email", "not-an-email").await;
+    submit(&b).await;
+    b.wait_js("!document.getElementById('f-support-email-error').hidden", Duration::from_secs(5)).await;
+    assert_eq!(text(&b, "#f-support-email-error").await, "Enter a valid email address, e.g. name@example.com.");
+    assert_eq!(text(&b, "#f-api-token-error").await, "This field is required.");
+    assert_eq!(b.path().await, "/custom_configs/install");
+    b.screenshot("06-install-invalid-browser").await;
+
+    // Server-side checks, the same messages.
+    fill(&b, "#f-api-token", SECRET).await;
+    submit_without_js_checks(&b).await;
+    b.wait_js("document.querySelector('.notice.error') !== null", Duration::from_secs(10)).await;
+    assert_eq!(text(&b, "#f-support-email-error").await, "Enter a valid email address, e.g. name@example.com.");
+    assert!(!b.client.source().await.expect("src").contains(SECRET), "a typed secret is not sent back either");
+    b.screenshot("07-install-invalid-server").await;
+
+    // Valid values of every kind the demo has.
+    fill(&b, "#f-support-email", "ops@acme.test").await;
+    fill(&b, "#f-api-token", SECRET).await;
+    b.css("#f-plan").await.select_by_value("enterprise").await.expect("select");
+    b.css("input[name=region][value=eu]").await.click().await.expect("radio");
+    b.css("input[name=channels][value=chat]").await.click().await.expect("multi");
+    b.css("#f-notify-agents").await.click().await.expect("uncheck");
+    fill(&b, "#f-max-results", "25").await;
+    submit(&b).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10)).await;
+    assert!(text(&b, ".notice.ok").await.contains("successfully stored"));
+    assert!(!b.client.source().await.expect("src").contains(SECRET));
+    b.screenshot("08-installed").await;
+
+    let status: serde_json::Value = reqwest::get(server.url("/api/status")).await.expect("status").json().await.expect("json");
+    let steps = status["setup"]["steps"].as_array().expect("steps");
+    let state = |id: &str| steps.iter().find(|s| s["id"] == id).map(|s| s["state"].clone());
+    assert_eq!(state("system_settings"), Some("done".into()));
+    assert_eq!(state("install"), Some("done".into()));
+    assert_eq!(state("authorize:demo"), Some("todo".into()));
+    assert!(!status.to_string().contains(SECRET));
+
+    // 4. Restart: the page opens in edit state with the stored values.
+    drop(server);
+    let server = Server::start(&app, &[]);
+    b.goto(&server.url("/custom_configs/install")).await;
+    assert_eq!(text(&b, "form button[type=submit]").await, "Save");
+    assert_eq!(b.css("#f-support-email").await.prop("value").await.expect("v").as_deref(), Some("ops@acme.test"));
+    assert_eq!(b.css("#f-plan").await.prop("value").await.expect("v").as_deref(), Some("enterprise"));
+    assert!(b.css("input[name=region][value=eu]").await.is_selected().await.expect("sel"));
+    assert!(b.css("input[name=channels][value=chat]").await.is_selected().await.expect("sel"));
+    assert!(!b.css("#f-notify-agents").await.is_selected().await.expect("sel"));
+    assert_eq!(b.css("#f-api-token").await.prop("value").await.expect("v").as_deref(), Some(""));
+    assert!(text(&b, "[data-field=api_token] .stored").await.contains("A value is stored"));
+    assert!(!b.client.source().await.expect("src").contains(SECRET));
+    b.screenshot("09-edit-state").await;
+    // Saving with the secure field left empty keeps the stored secret.
+    submit(&b).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10)).await;
+    drop(server);
+    let store = fdk_emu::store::Store::open_with_key(
+        &app.join(".fdk").join("localstore.sqlite"),
+        fdk_emu::store::crypto::parse_hex_key(common::TEST_KEY).expect("key"),
+    )
+    .expect("open store");
+    let ip = store.iparams().await.expect("read").expect("installed");
+    assert_eq!(ip["api_token"], SECRET);
+    assert_eq!(ip["channels"], serde_json::json!(["email", "chat"]));
+    assert_eq!(ip["max_results"], serde_json::json!(25));
+    assert_eq!(ip["notify_agents"], serde_json::json!(false));
+    drop(store);
+    assert!(!contains(&raw_store_bytes(&app), SECRET), "the secret is not in the database files in plain text");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_field_type_renders_validates_and_stores() {
+    let (_tmp, app) = copy_app("all-fields");
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("all_field_types").await;
+    b.goto(&server.url("/custom_configs/install")).await;
+    // One control per type, of the right kind.
+    let kinds = [
+        ("subdomain", "input[type=text]"),
+        ("notes", "textarea"),
+        ("plan", "select"),
+        ("contact_email", "input[type=email]"),
+        ("phone", "input[type=tel]"),
+        ("max_results", "input[type=number]"),
+        ("webhook_url", "input[type=url]"),
+        ("region", "input[type=radio]"),
+        ("notify", "input[type=checkbox]"),
+        ("channels", "input[type=checkbox]"),
+        ("start_date", "input[type=date]"),
+        ("fd_domain", "input[type=text]"),
+        ("fd_api_key", "input[type=password]"),
+    ];
+    for (name, control) in kinds {
+        b.css(&format!("[data-field={name}] {control}")).await;
+    }
+    assert!(b.client.find(Locator::Css("[data-field=internal_id]")).await.is_err(), "hidden field not shown");
+    assert_eq!(text(&b, "[data-field=notes] textarea").await, "Hello agents");
+    b.screenshot("01-new").await;
+
+    fill(&b, "#f-subdomain", "Not Valid").await;
+    fill(&b, "#f-contact-email", "x@").await;
+    fill(&b, "#f-phone", "12345").await;
+    fill(&b, "#f-webhook-url", "example.com/hook").await;
+    fill(&b, "#f-fd-domain", "not a domain").await;
+    submit(&b).await;
+    b.wait_js("!document.getElementById('f-fd-api-key-error').hidden", Duration::from_secs(5)).await;
+    let expect = [
+        ("#f-subdomain-error", "Use lower-case letters and digits only"),
+        ("#f-contact-email-error", "Enter a valid email address, e.g. name@example.com."),
+        ("#f-phone-error", "Enter a 10-digit phone number, e.g. 5551234567 or 555-123-4567."),
+        ("#f-webhook-url-error", "Enter a full URL starting with http:// or https://."),
+        ("#f-fd-domain-error", "Enter a domain name, e.g. yourcompany.freshdesk.com."),
+        ("#f-fd-api-key-error", "This field is required."),
+    ];
+    for (sel, msg) in expect {
+        assert_eq!(text(&b, sel).await, msg, "browser message of {sel}");
+    }
+    b.screenshot("02-invalid-browser").await;
+    submit_without_js_checks(&b).await;
+    b.wait_js("document.querySelector('.notice.error') !== null", Duration::from_secs(10)).await;
+    for (sel, msg) in expect {
+        assert_eq!(text(&b, sel).await, msg, "server message of {sel}");
+    }
+    b.screenshot("03-invalid-server").await;
+
+    fill(&b, "#f-subdomain", "acme42").await;
+    fill(&b, "#f-contact-email", "ops@acme.test").await;
+    fill(&b, "#f-phone", "555-123-4567").await;
+    fill(&b, "#f-webhook-url", "https://hooks.acme.test/in").await;
+    fill(&b, "#f-fd-domain", "acme.freshdesk.com").await;
+    fill(&b, "#f-fd-api-key", "FDKEY-SECRET-99").await;
+    fill(&b, "#f-max-results", "7.5").await;
+    fill(&b, "#f-notes", "Line one").await;
+    b.client
+        .execute("document.getElementById('f-start-date').value = '2026-02-28';", vec![])
+        .await
+        .expect("date");
+    b.css("#f-plan").await.select_by_value("free").await.expect("select");
+    b.css("input[name=region][value=in]").await.click().await.expect("radio");
+    b.css("#f-notify").await.click().await.expect("check");
+    b.css("input[name=channels][value=phone]").await.click().await.expect("multi");
+    submit(&b).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10)).await;
+    b.screenshot("04-installed").await;
+
+    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch")).await.expect("fetch").json().await.expect("json");
+    assert_eq!(fetched["hasIParam"], true);
+    let c = &fetched["customIParams"];
+    assert_eq!(c["subdomain"], "acme42");
+    assert_eq!(c["notes"], "Line one");
+    assert_eq!(c["plan"], "free");
+    assert_eq!(c["phone"], "555-123-4567");
+    assert_eq!(c["max_results"], serde_json::json!(7.5));
+    assert_eq!(c["region"], "in");
+    assert_eq!(c["notify"], true);
+    assert_eq!(c["channels"], serde_json::json!(["email", "phone"]));
+    assert_eq!(c["start_date"], "2026-02-28");
+    assert_eq!(c["fd_domain"], "acme.freshdesk.com");
+    assert_eq!(c["internal_id"], "hidden-default");
+    assert_ne!(c["fd_api_key"], "FDKEY-SECRET-99", "fetch masks secure values");
+    assert!(!fetched.to_string().contains("FDKEY-SECRET-99"));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iparams_html_page_stores_what_post_configs_returns() {
+    let (_tmp, app) = copy_app("iparams-html");
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("iparams_html").await;
+    b.goto(&server.url("/custom_configs")).await;
+    b.wait_js("location.pathname === '/custom_configs/install'", Duration::from_secs(10)).await;
+    b.css("#iparams-frame").await.enter_frame().await.expect("enter frame");
+    // The page's own asset (config/assets/iparams.js) ran, and our client script loaded.
+    b.wait_js("document.body && document.body.dataset.assetLoaded === 'true' && !!window.fdkEmuIparams", Duration::from_secs(10)).await;
+    fill(&b, "#tracker_url", "http://plain.example").await;
+    fill(&b, "#api_key", "HTML-SECRET-1").await;
+    b.client.enter_parent_frame().await.expect("parent");
+    b.screenshot("01-filled").await;
+    b.css("#install-button").await.click().await.expect("install");
+    b.wait_js("document.getElementById('install-status').textContent === 'Validation failed.'", Duration::from_secs(10)).await;
+    b.screenshot("02-validation-failed").await;
+    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch")).await.expect("fetch").json().await.expect("json");
+    assert_eq!(fetched["customIParams"], serde_json::json!({}), "nothing stored when validate() fails");
+
+    b.css("#iparams-frame").await.enter_frame().await.expect("enter frame");
+    fill(&b, "#tracker_url", "https://tracker.example").await;
+    b.client.enter_parent_frame().await.expect("parent");
+    b.css("#install-button").await.click().await.expect("install");
+    b.wait_js("document.getElementById('install-status').textContent.includes('successfully stored')", Duration::from_secs(10)).await;
+    b.screenshot("03-stored").await;
+    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch")).await.expect("fetch").json().await.expect("json");
+    let c = &fetched["customIParams"];
+    assert_eq!(c["tracker_url"], "https://tracker.example");
+    assert_eq!(c["saved_by"], "postConfigs");
+    assert!(c.get("__meta").is_none());
+    assert!(!fetched.to_string().contains("HTML-SECRET-1"));
+
+    // Reload: getConfigs receives the stored values (the secret masked); installing again
+    // without retyping it keeps the stored secret.
+    b.goto(&server.url("/custom_configs/install")).await;
+    b.css("#iparams-frame").await.enter_frame().await.expect("enter frame");
+    b.wait_js("document.body.dataset.loaded === 'true'", Duration::from_secs(10)).await;
+    assert_eq!(b.css("#tracker_url").await.prop("value").await.expect("v").as_deref(), Some("https://tracker.example"));
+    b.client.enter_parent_frame().await.expect("parent");
+    assert_eq!(text(&b, "#install-button").await, "Save");
+    b.screenshot("04-edit-state").await;
+    b.css("#install-button").await.click().await.expect("install");
+    b.wait_js("document.getElementById('install-status').textContent.includes('successfully stored')", Duration::from_secs(10)).await;
+    drop(server);
+    let store = fdk_emu::store::Store::open_with_key(
+        &app.join(".fdk").join("localstore.sqlite"),
+        fdk_emu::store::crypto::parse_hex_key(common::TEST_KEY).expect("key"),
+    )
+    .expect("open store");
+    let ip = store.iparams().await.expect("read").expect("stored");
+    assert_eq!(ip["api_key"], "HTML-SECRET-1");
+    assert_eq!(store.secure_iparam_names().await.expect("names"), vec!["api_key".to_string()]);
+    drop(store);
+    assert!(!contains(&raw_store_bytes(&app), "HTML-SECRET-1"));
+    b.close().await;
+}

@@ -1,0 +1,217 @@
+//! The store seen over HTTP and from the command line, against the real binary: FDK's JSON
+//! API and its error answers, the request guard, secrets at rest, `store show`/`reset`, and
+//! crash safety under SIGKILL.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Server, copy_app, run_cli};
+use serde_json::{Value, json};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn db_path(app: &std::path::Path) -> std::path::PathBuf {
+    app.join(".fdk").join("localstore.sqlite")
+}
+
+fn valid(i: i64) -> Value {
+    json!({"company_name": format!("c{i}"), "support_email": "ops@acme.test", "api_token": format!("T-SECRET-{i}")})
+}
+
+#[tokio::test]
+async fn json_api_stores_validates_and_refuses_bad_bodies() {
+    let (_tmp, app) = copy_app("demo");
+    let server = Server::start(&app, &[]);
+    let c = client();
+    let fetch = || async {
+        c.get(server.url("/custom_configs/fetch")).send().await.expect("fetch").json::<Value>().await.expect("json")
+    };
+    assert_eq!(fetch().await, json!({"hasIParam": true, "customIParams": {}}));
+
+    let r = c.post(server.url("/custom_configs/store")).json(&valid(1)).send().await.expect("store");
+    assert_eq!(r.status(), 200);
+    let f = fetch().await;
+    assert_eq!(f["customIParams"]["company_name"], "c1");
+    assert!(!f.to_string().contains("T-SECRET-1"), "secure value masked: {f}");
+
+    // Per-field errors.
+    let r = c
+        .post(server.url("/custom_configs/store"))
+        .json(&json!({"company_name": 5, "support_email": "nope", "plan": "gold", "bogus": 1}))
+        .send()
+        .await
+        .expect("store");
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "validation_failed");
+    assert_eq!(body["fields"]["support_email"], "Enter a valid email address, e.g. name@example.com.");
+    assert!(body["fields"].get("api_token").is_none(), "a secure value left out keeps the stored one");
+    assert!(body["fields"]["company_name"].as_str().expect("msg").contains("Expected text"));
+    assert!(body["fields"]["plan"].is_string() && body["fields"]["bogus"].is_string());
+    assert_eq!(fetch().await["customIParams"]["company_name"], "c1", "a refused body changes nothing");
+
+    // Malformed, wrongly typed, oversized: 4xx with a JSON error, never 500.
+    let cases: Vec<(reqwest::RequestBuilder, u16)> = vec![
+        (c.post(server.url("/custom_configs/store")).header("content-type", "application/json").body("{\"a\": "), 400),
+        (c.post(server.url("/custom_configs/store")).header("content-type", "application/json").body("[1,2]"), 400),
+        (c.post(server.url("/custom_configs/store")).header("content-type", "text/plain").body("hello"), 400),
+        (c.post(server.url("/custom_configs/store")).header("content-type", "application/json").body(format!("{{\"company_name\": \"{}\"}}", "x".repeat(200_000))), 413),
+    ];
+    for (req, status) in cases {
+        let r = req.send().await.expect("send");
+        assert_eq!(r.status().as_u16(), status);
+        let body: Value = r.json().await.expect("a JSON error body");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn guard_refuses_foreign_hosts_and_cross_site_writes() {
+    let (_tmp, app) = copy_app("demo");
+    let server = Server::start(&app, &[]);
+    let c = client();
+    // DNS rebinding: a foreign Host name is refused.
+    let r = c.get(server.url("/api/status")).header("host", "evil.example:10001").send().await.expect("send");
+    assert_eq!(r.status(), 421);
+    assert!(r.text().await.expect("text").contains("localhost"));
+    for host in ["localhost", &format!("localhost:{}", server.port), &format!("127.0.0.1:{}", server.port)] {
+        let r = c.get(server.url("/api/status")).header("host", host).send().await.expect("send");
+        assert_eq!(r.status(), 200, "{host}");
+    }
+    // A write from another site is refused and changes nothing.
+    let r = c
+        .post(server.url("/custom_configs/store"))
+        .header("origin", "https://evil.example")
+        .json(&valid(2))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "cross_site_request");
+    let r = c
+        .post(server.url("/system_settings"))
+        .header("origin", "https://acme.freshdesk.com")
+        .form(&[("modules", "support_ticket"), ("url:support_ticket", "https://a.freshdesk.com")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403, "product pages may only use /dprouter");
+    let f: Value = c.get(server.url("/custom_configs/fetch")).send().await.expect("f").json().await.expect("j");
+    assert_eq!(f["customIParams"], json!({}));
+    // Our own origin is fine.
+    let r = c
+        .post(server.url("/custom_configs/store"))
+        .header("origin", format!("http://localhost:{}", server.port))
+        .json(&valid(3))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn raw_database_holds_no_secret_and_cli_shows_and_resets() {
+    let (_tmp, app) = copy_app("demo");
+    let server = Server::start(&app, &[]);
+    let c = client();
+    let r = c.post(server.url("/custom_configs/store")).json(&valid(77)).send().await.expect("store");
+    assert_eq!(r.status(), 200);
+    let r = c
+        .post(server.url("/oauth_configs?integration=demo"))
+        .form(&[("client_id", "my-client"), ("client_secret", "CLIENT-SECRET-55")])
+        .send()
+        .await
+        .expect("creds");
+    assert_eq!(r.status(), 303);
+    drop(server);
+
+    let mut raw = std::fs::read(db_path(&app)).expect("db");
+    raw.extend(std::fs::read(app.join(".fdk/localstore.sqlite-wal")).unwrap_or_default());
+    let has = |s: &str| raw.windows(s.len()).any(|w| w == s.as_bytes());
+    assert!(has("ops@acme.test") && has("my-client"), "plain values are there, so the search works");
+    assert!(!has("T-SECRET-77") && !has("CLIENT-SECRET-55"), "no secret in plain text");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(db_path(&app)).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(std::fs::read_to_string(app.join(".fdk/.gitignore")).expect("gitignore").lines().last(), Some("*"));
+
+    let dir = app.to_str().expect("utf-8 path");
+    let (code, out, err) = run_cli(&["store", "--app-dir", dir, "show"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("company_name = \"c77\"") && out.contains("my-client"), "{out}");
+    assert!(!out.contains("T-SECRET-77") && !out.contains("CLIENT-SECRET-55"), "{out}");
+    let (code, out, _) = run_cli(&["store", "--app-dir", dir, "reset", "--iparams"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Cleared installation parameters"));
+    let (_, out, _) = run_cli(&["store", "--app-dir", dir, "show"]);
+    assert!(out.contains("(not installed yet)") && out.contains("my-client"), "{out}");
+    let (code, _, _) = run_cli(&["store", "--app-dir", dir, "reset", "--all"]);
+    assert_eq!(code, 0);
+    let (_, out, _) = run_cli(&["store", "--app-dir", dir, "show"]);
+    assert!(!out.contains("my-client") && out.contains("(nothing stored)"), "{out}");
+
+    // A damaged store stops `run` with a message naming the file; the file is kept.
+    std::fs::write(db_path(&app), b"this is not a database, but it is mine").expect("write");
+    let (code, _, err) = run_cli(&["run", "--app-dir", dir, "--port", &common::free_port().to_string()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("localstore.sqlite") && err.contains("move it aside"), "{err}");
+    assert_eq!(std::fs::read(db_path(&app)).expect("db"), b"this is not a database, but it is mine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill() {
+    let (_tmp, app) = copy_app("demo");
+    let mut server = Server::start(&app, &[]);
+    let url = server.url("/custom_configs/store");
+    let last_acked = Arc::new(AtomicI64::new(-1));
+    // One writer sending back to back: each write replaces the whole set, so after the
+    // crash the store must hold exactly the last acknowledged write, or the one in flight.
+    let writer = {
+        let last = last_acked.clone();
+        tokio::spawn(async move {
+            let c = client();
+            for i in 0.. {
+                match c.post(&url).json(&valid(i)).send().await {
+                    Ok(r) if r.status() == 200 => last.store(i, Ordering::SeqCst),
+                    _ => break,
+                }
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while last_acked.load(Ordering::SeqCst) < 40 {
+        assert!(Instant::now() < deadline, "the burst did not get going");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.child.kill().expect("SIGKILL");
+    let _ = server.child.wait();
+    writer.await.expect("writer");
+    let acked = last_acked.load(Ordering::SeqCst);
+
+    let conn = rusqlite::Connection::open(db_path(&app)).expect("open");
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
+    assert_eq!(check, "ok");
+    drop(conn);
+    let store = fdk_emu::store::Store::open_with_key(
+        &db_path(&app),
+        fdk_emu::store::crypto::parse_hex_key(common::TEST_KEY).expect("key"),
+    )
+    .expect("reopen after the crash");
+    let ip = store.iparams().await.expect("read").expect("stored");
+    let name = ip["company_name"].as_str().expect("company_name");
+    let n: i64 = name[1..].parse().expect("number");
+    assert!(n == acked || n == acked + 1, "write {n} found, but {acked} was acknowledged last");
+    assert_eq!(ip["api_token"], format!("T-SECRET-{n}"), "the fields of one write belong together");
+}
