@@ -315,7 +315,10 @@ impl TokenManager {
             }
             Err(e) => return Err(RefreshError::Store(e.to_string())),
         };
-        let result = self.refresh_locked(app, integration, tokens).await.map(|_| ());
+        let result = self
+            .refresh_locked(app, integration, tokens)
+            .await
+            .map(|_| ());
         *last = Some(Outcome {
             finished: Instant::now(),
             result: result.clone(),
@@ -420,7 +423,10 @@ impl TokenManager {
             }
             Err(e) if e.is_permanent() => {
                 let reason = format!("refreshing the token failed: {e}");
-                tracing::warn!(integration, "{reason}; the integration needs re-authorization");
+                tracing::warn!(
+                    integration,
+                    "{reason}; the integration needs re-authorization"
+                );
                 if let Err(se) = self.store.delete_tokens(integration).await {
                     tracing::warn!(integration, "could not drop the dead tokens: {se}");
                 }

@@ -136,8 +136,8 @@ pub async fn resolve(
         Some(raw) => {
             let mut scope = Map::new();
             scope.insert("oauth_iparams".into(), Value::Object(oauth_iparams));
-            let rendered = crate::template::render_value(raw, &scope).map_err(|e| {
-                ResolveError::Render {
+            let rendered =
+                crate::template::render_value(raw, &scope).map_err(|e| ResolveError::Render {
                     name: name.to_string(),
                     pointer: format!("{}{}", loaded.pointer, e.pointer),
                     message: e.error.to_string(),
@@ -146,15 +146,17 @@ pub async fn resolve(
                         config.base_url(),
                         enc(name)
                     ),
-                }
-            })?;
+                })?;
             Integration::from_value(name, &loaded.pointer, &rendered)
         }
         None => loaded.clone(),
     };
     let (client_id, client_secret) = match store.credentials(name).await.map_err(store_err)? {
         Some(c) => (c.client_id, c.client_secret),
-        None => (integration.client_id.clone(), integration.client_secret.clone()),
+        None => (
+            integration.client_id.clone(),
+            integration.client_secret.clone(),
+        ),
     };
     let fix_url = format!(
         "{}/oauth_configs?integration={}",
@@ -202,7 +204,9 @@ fn parse_url(
     };
     let url = url::Url::parse(&value).map_err(|e| bad(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(bad("it must start with https:// (or http:// for a local provider)".into()));
+        return Err(bad(
+            "it must start with https:// (or http:// for a local provider)".into(),
+        ));
     }
     Ok(url)
 }

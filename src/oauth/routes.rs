@@ -275,14 +275,7 @@ async fn dprouter_oauth(
     shared: web::Data<Shared>,
     tm: web::Data<TokenManager>,
 ) -> HttpResponse {
-    if let Some(o) = req.headers().get("origin").and_then(|v| v.to_str().ok())
-        && origin::classify(o, &shared.config) == OriginKind::Other
-    {
-        return HttpResponse::Forbidden().json(json!({
-            "status": 403,
-            "message": format!("requests from the page {o} are not accepted; only this server's pages and Freshworks product pages may call /dprouter"),
-        }));
-    }
+    // Cross-site callers are refused by the server-wide guard (server/guard.rs).
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -392,14 +385,26 @@ mod tests {
     fn return_pages_stay_on_this_server() {
         let s = shared();
         assert_eq!(return_to(None, &s), "/custom_configs");
-        assert_eq!(return_to(Some("/custom_configs?x=1"), &s), "/custom_configs?x=1");
         assert_eq!(
-            return_to(Some("http://localhost:10001/custom_configs?product=freshdesk"), &s),
+            return_to(Some("/custom_configs?x=1"), &s),
+            "/custom_configs?x=1"
+        );
+        assert_eq!(
+            return_to(
+                Some("http://localhost:10001/custom_configs?product=freshdesk"),
+                &s
+            ),
             "/custom_configs?product=freshdesk"
         );
-        assert_eq!(return_to(Some("https://evil.test/x"), &s), "/custom_configs");
+        assert_eq!(
+            return_to(Some("https://evil.test/x"), &s),
+            "/custom_configs"
+        );
         assert_eq!(return_to(Some("//evil.test/x"), &s), "/custom_configs");
         assert_eq!(return_to(Some("/\\evil.test"), &s), "/custom_configs");
-        assert_eq!(return_to(Some("http://localhost:9999/x"), &s), "/custom_configs");
+        assert_eq!(
+            return_to(Some("http://localhost:9999/x"), &s),
+            "/custom_configs"
+        );
     }
 }

@@ -41,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     status::configure(cfg);
     live::configure(cfg);
     pages::configure(cfg);
+    crate::oauth::configure(cfg);
 }
 
 /// Binds the listener first, so that a busy port is reported before anything else starts.
@@ -71,17 +72,38 @@ pub async fn serve(
     on_ready: impl FnOnce(),
 ) -> Result<(), ServeError> {
     let data = web::Data::from(shared.clone());
+    // One client for every outgoing request: it pools connections to providers and APIs.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(std::io::Error::other)?;
+    let tokens = web::Data::new(crate::oauth::TokenManager::new(
+        store.clone(),
+        shared.config.clone(),
+        http,
+    ));
+    let demo = shared
+        .config
+        .demo_provider
+        .then(|| web::Data::new(crate::oauth::demo::DemoProvider::new(&shared.config)));
     let store = web::Data::new(store);
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(data.clone())
             .app_data(store.clone())
+            .app_data(tokens.clone())
             .configure(routes)
+            .configure(|cfg| {
+                if let Some(demo) = &demo {
+                    cfg.app_data(demo.clone());
+                    crate::oauth::demo::configure(cfg);
+                }
+            })
             .wrap(actix_web::middleware::from_fn(guard::guard))
     })
-        .listen(listener)?
-        .shutdown_timeout(1)
-        .run();
+    .listen(listener)?
+    .shutdown_timeout(1)
+    .run();
     crate::watch::spawn(shared.clone());
     on_ready();
     server.await?;
