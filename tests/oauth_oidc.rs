@@ -21,11 +21,25 @@ use peers::{OidcProvider, poll};
 fn handshake_from_custom_configs(server: &common::Server, provider: &OidcProvider) -> String {
     let http = http();
     // /custom_configs sends us to the first step not done: the authorization step page.
-    let r = http.get(server.url("/custom_configs")).send().expect("custom_configs");
-    assert_eq!(r.status(), 302, "/custom_configs should redirect to a setup step");
+    let r = http
+        .get(server.url("/custom_configs"))
+        .send()
+        .expect("custom_configs");
+    assert_eq!(
+        r.status(),
+        302,
+        "/custom_configs should redirect to a setup step"
+    );
     let step = location(&r, &server.base);
-    assert!(step.contains("/custom_configs/authorize"), "first step: {step}");
-    let page = http.get(&step).send().and_then(|r| r.text()).expect("authorize step");
+    assert!(
+        step.contains("/custom_configs/authorize"),
+        "first step: {step}"
+    );
+    let page = http
+        .get(&step)
+        .send()
+        .and_then(|r| r.text())
+        .expect("authorize step");
     // Handlebars escapes `=` and `/` in attributes; undo that to follow the link.
     let page = page
         .replace("&#x3D;", "=")
@@ -37,13 +51,22 @@ fn handshake_from_custom_configs(server: &common::Server, provider: &OidcProvide
     let end = start + page[start..].find('"').expect("end of link");
     let auth_index = page[start..end].to_string();
     // /auth/index → the provider's authorize URL.
-    let r = http.get(server.url(&auth_index)).send().expect("/auth/index");
+    let r = http
+        .get(server.url(&auth_index))
+        .send()
+        .expect("/auth/index");
     assert_eq!(r.status(), 302);
     let authorize = location(&r, &server.base);
-    assert!(authorize.starts_with(&format!("{}/oauth2/authorize?", provider.base)), "{authorize}");
+    assert!(
+        authorize.starts_with(&format!("{}/oauth2/authorize?", provider.base)),
+        "{authorize}"
+    );
     let u = url::Url::parse(&authorize).expect("authorize URL");
     let q: std::collections::HashMap<_, _> = u.query_pairs().into_owned().collect();
-    assert_eq!(q["redirect_uri"], format!("http://localhost:{}/auth/callback", server.port));
+    assert_eq!(
+        q["redirect_uri"],
+        format!("http://localhost:{}/auth/callback", server.port)
+    );
     assert_eq!(q["client_id"], "fdk-emu-test");
     assert_eq!(q["response_type"], "code");
     assert_eq!(q["scope"], "openid profile");
@@ -61,7 +84,10 @@ fn handshake_from_custom_configs(server: &common::Server, provider: &OidcProvide
     let r = http.get(&callback).send().expect("callback");
     assert_eq!(r.status(), 302, "callback: {:?}", r.text());
     let back = location(&r, &server.base);
-    assert!(back.ends_with("/custom_configs"), "returns to the setup flow: {back}");
+    assert!(
+        back.ends_with("/custom_configs"),
+        "returns to the setup flow: {back}"
+    );
     // Replaying the callback is refused: the state was single use.
     let again = http.get(&callback).send().expect("callback again");
     assert_eq!(again.status(), 400);
@@ -113,7 +139,10 @@ fn handshake_refresh_and_revocation_against_oidc_provider_mock() {
     assert_eq!(status["authorized"], true, "{status}");
     assert_eq!(status["has_refresh_token"], true);
     assert_eq!(status["needs_reauth"], false);
-    assert!(status["expires_in"].as_i64().is_some_and(|s| s <= 5), "{status}");
+    assert!(
+        status["expires_in"].as_i64().is_some_and(|s| s <= 5),
+        "{status}"
+    );
     let status_text = status.to_string();
 
     // The tokens are in the store, encrypted: the file never holds them in plain text.
@@ -125,9 +154,15 @@ fn handshake_refresh_and_revocation_against_oidc_provider_mock() {
         .expect("read tokens")
         .expect("tokens stored");
     let raw = store_bytes(&store_path);
-    assert!(!contains(&raw, &stored.access_token), "access token in plain text in the store");
+    assert!(
+        !contains(&raw, &stored.access_token),
+        "access token in plain text in the store"
+    );
     let first_refresh = stored.refresh_token.clone().expect("refresh token");
-    assert!(!contains(&raw, &first_refresh), "refresh token in plain text in the store");
+    assert!(
+        !contains(&raw, &first_refresh),
+        "refresh token in plain text in the store"
+    );
     assert!(!contains(&raw, "s3cret-value-4711"));
     assert!(!status_text.contains(&stored.access_token) && !status_text.contains(&first_refresh));
     assert_eq!(userinfo(&provider, &stored.access_token), 200);
@@ -143,15 +178,25 @@ fn handshake_refresh_and_revocation_against_oidc_provider_mock() {
     let fresh = rt
         .block_on(manager.access_token(&app, "default"))
         .expect("refreshed token");
-    assert_ne!(fresh, stored.access_token, "the expired token must be refreshed");
-    assert_eq!(userinfo(&provider, &fresh), 200, "the refreshed token works");
+    assert_ne!(
+        fresh, stored.access_token,
+        "the expired token must be refreshed"
+    );
+    assert_eq!(
+        userinfo(&provider, &fresh),
+        200,
+        "the refreshed token works"
+    );
     let status = integration_status(&server.base, "default");
     assert_eq!(status["client_auth_method"], "basic", "{status}");
     assert!(status["last_refresh_at"].is_i64(), "{status}");
 
     // FDK's refresh route refreshes now and answers {success: true}.
     let (code, body) = dprouter_oauth(&server.base, &serde_json::json!({"action": "refresh"}));
-    assert_eq!((code, body.clone()), (200, serde_json::json!({"success": true})));
+    assert_eq!(
+        (code, body.clone()),
+        (200, serde_json::json!({"success": true}))
+    );
 
     // Revocation: the provider forgets alice's tokens; the next refresh gets invalid_grant
     // and the integration needs re-authorization.
@@ -162,25 +207,48 @@ fn handshake_refresh_and_revocation_against_oidc_provider_mock() {
     assert!(r.status().is_success());
     let (code, body) = dprouter_oauth(&server.base, &serde_json::json!({"action": "refresh"}));
     assert_eq!(code, 400, "{body}");
-    assert!(body["response"].as_str().unwrap_or("").contains("invalid_grant"), "{body}");
+    assert!(
+        body["response"]
+            .as_str()
+            .unwrap_or("")
+            .contains("invalid_grant"),
+        "{body}"
+    );
     let status = integration_status(&server.base, "default");
     assert_eq!(status["needs_reauth"], true, "{status}");
     assert_eq!(status["authorized"], false, "{status}");
-    assert!(status["reason"].as_str().unwrap_or("").contains("invalid_grant"));
+    assert!(
+        status["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("invalid_grant")
+    );
     // A request needing the token fails at once, saying where to re-authorize.
     let err = rt
         .block_on(manager.access_token(&app, "default"))
         .expect_err("needs re-authorization");
-    assert!(matches!(err, TokenError::NeedsReauthorization { .. }), "{err:?}");
+    assert!(
+        matches!(err, TokenError::NeedsReauthorization { .. }),
+        "{err:?}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains("\"default\"") && msg.contains("/custom_configs"), "{msg}");
+    assert!(
+        msg.contains("\"default\"") && msg.contains("/custom_configs"),
+        "{msg}"
+    );
     // And the setup flow sends the developer back to the authorization step.
-    let r = http().get(server.url("/custom_configs")).send().expect("custom_configs");
+    let r = http()
+        .get(server.url("/custom_configs"))
+        .send()
+        .expect("custom_configs");
     assert!(location(&r, &server.base).contains("/custom_configs/authorize"));
     // A second handshake repairs it.
     handshake_from_custom_configs(&server, &provider);
     let status = integration_status(&server.base, "default");
-    assert_eq!((status["authorized"].clone(), status["needs_reauth"].clone()), (true.into(), false.into()));
+    assert_eq!(
+        (status["authorized"].clone(), status["needs_reauth"].clone()),
+        (true.into(), false.into())
+    );
 }
 
 fn http_async() -> reqwest::Client {

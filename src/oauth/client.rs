@@ -230,22 +230,26 @@ async fn request_once(
     grant: &Grant<'_>,
     method: AuthMethod,
 ) -> Result<TokenResponse, EndpointError> {
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    match grant {
-        Grant::AuthorizationCode { code, redirect_uri } => {
-            form.append_pair("grant_type", "authorization_code");
-            form.append_pair("code", code);
-            form.append_pair("redirect_uri", redirect_uri);
+    // Built in a block: the serializer is not `Send` and must not live across an await.
+    let body = {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        match grant {
+            Grant::AuthorizationCode { code, redirect_uri } => {
+                form.append_pair("grant_type", "authorization_code");
+                form.append_pair("code", code);
+                form.append_pair("redirect_uri", redirect_uri);
+            }
+            Grant::RefreshToken { refresh_token } => {
+                form.append_pair("grant_type", "refresh_token");
+                form.append_pair("refresh_token", refresh_token);
+            }
         }
-        Grant::RefreshToken { refresh_token } => {
-            form.append_pair("grant_type", "refresh_token");
-            form.append_pair("refresh_token", refresh_token);
+        if method == AuthMethod::Body {
+            form.append_pair("client_id", &endpoint.client_id);
+            form.append_pair("client_secret", &endpoint.client_secret);
         }
-    }
-    if method == AuthMethod::Body {
-        form.append_pair("client_id", &endpoint.client_id);
-        form.append_pair("client_secret", &endpoint.client_secret);
-    }
+        form.finish()
+    };
     let mut req = http
         .post(endpoint.token_url.clone())
         .timeout(endpoint.timeout)
@@ -266,7 +270,7 @@ async fn request_once(
     }
     let req = req
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form.finish());
+        .body(body);
     let url = endpoint.token_url.as_str();
     let resp = req
         .send()

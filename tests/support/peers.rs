@@ -57,7 +57,12 @@ impl OidcProvider {
         let dir = peers_dir();
         let port = free_port();
         let child = Command::new(dir.join("venv/bin/oidc-provider-mock"))
-            .args(["--port", &port.to_string(), "--token-max-age", &token_max_age.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--token-max-age",
+                &token_max_age.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -67,7 +72,10 @@ impl OidcProvider {
         let http = blocking_client();
         let url = format!("{}/.well-known/openid-configuration", p.base);
         poll(Duration::from_secs(30), || {
-            http.get(&url).send().ok().filter(|r| r.status().is_success())
+            http.get(&url)
+                .send()
+                .ok()
+                .filter(|r| r.status().is_success())
         })
         .unwrap_or_else(|| panic!("oidc-provider-mock did not start on port {port}"));
         p
