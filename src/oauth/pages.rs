@@ -40,7 +40,8 @@ static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
 
 /// Renders `name` with `data` into an HTML answer with `status`. Pages of the handshake may
 /// carry an authorization code or tokens in their URL or body: they are never cached and
-/// never send a referrer.
+/// send a referrer to this server only (`no-referrer` would make Chromium send
+/// `Origin: null` on the demo consent form, which the cross-site guard rightly refuses).
 pub fn page(status: StatusCode, name: &str, data: &Value) -> HttpResponse {
     let body = PAGES.render(name, data).unwrap_or_else(|e| {
         tracing::error!("page {name} cannot be rendered: {e}");
@@ -52,7 +53,7 @@ pub fn page(status: StatusCode, name: &str, data: &Value) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("Referrer-Policy", "same-origin"))
         .insert_header(("X-Frame-Options", "DENY"))
         .body(body)
 }
