@@ -23,7 +23,11 @@ async fn fill(b: &Browser, sel: &str, value: &str) {
 }
 
 async fn submit(b: &Browser) {
-    b.css("form button[type=submit]").await.click().await.expect("click submit");
+    b.css("form button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("click submit");
 }
 
 /// Submits the form without the browser-side checks (form.submit() skips submit handlers),
@@ -57,28 +61,66 @@ async fn walks_the_whole_setup_flow_of_the_demo_app() {
     assert_eq!(b.path().await, "/system_settings");
     b.screenshot("01-system-settings").await;
     submit(&b).await;
-    b.wait_js("!document.getElementById('f-url-support-ticket-error').hidden", Duration::from_secs(5)).await;
-    assert_eq!(text(&b, "#f-url-support-ticket-error").await, "This field is required.");
+    b.wait_js(
+        "!document.getElementById('f-url-support-ticket-error').hidden",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(
+        text(&b, "#f-url-support-ticket-error").await,
+        "This field is required."
+    );
     b.screenshot("02-system-settings-invalid").await;
     fill(&b, "#f-url-support-ticket", "https://acme.freshdesk.com").await;
     submit(&b).await;
 
     // 2. The demo integration has literal client values, so the next step is authorizing.
-    b.wait_js("location.pathname === '/custom_configs/authorize'", Duration::from_secs(10)).await;
+    b.wait_js(
+        "location.pathname === '/custom_configs/authorize'",
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(b.path().await, "/custom_configs/authorize?integration=demo");
     let page = b.client.source().await.expect("source");
-    assert!(page.contains(&format!("http://localhost:{}/auth/callback", server.port)), "redirect URI shown");
-    let auth = b.css("a.button.primary").await.attr("href").await.expect("href").unwrap_or_default();
+    assert!(
+        page.contains(&format!("http://localhost:{}/auth/callback", server.port)),
+        "redirect URI shown"
+    );
+    let auth = b
+        .css("a.button.primary")
+        .await
+        .attr("href")
+        .await
+        .expect("href")
+        .unwrap_or_default();
     assert!(auth.starts_with("/auth/index?integration=demo"), "{auth}");
     b.screenshot("03-authorize").await;
     // The client step is reachable from the step navigation and pre-filled from the file.
     b.goto(&server.url("/oauth_configs?integration=demo")).await;
-    assert_eq!(b.css("#f-client-id").await.prop("value").await.expect("v").as_deref(), Some("demo-client"));
-    assert!(!b.client.source().await.expect("src").contains("demo-secret"), "client secret never in the page");
+    assert_eq!(
+        b.css("#f-client-id")
+            .await
+            .prop("value")
+            .await
+            .expect("v")
+            .as_deref(),
+        Some("demo-client")
+    );
+    assert!(
+        !b.client
+            .source()
+            .await
+            .expect("src")
+            .contains("demo-secret"),
+        "client secret never in the page"
+    );
     b.screenshot("04-oauth-client").await;
-    b.goto(&server.url("/custom_configs/authorize?integration=demo")).await;
+    b.goto(&server.url("/custom_configs/authorize?integration=demo"))
+        .await;
     b.client
-        .find(Locator::LinkText("Continue to the installation page without authorizing"))
+        .find(Locator::LinkText(
+            "Continue to the installation page without authorizing",
+        ))
         .await
         .expect("skip link")
         .click()
@@ -86,45 +128,104 @@ async fn walks_the_whole_setup_flow_of_the_demo_app() {
         .expect("click");
 
     // 3. The installation page, new.
-    b.wait_js("location.pathname === '/custom_configs/install'", Duration::from_secs(10)).await;
-    assert_eq!(b.css("#f-company-name").await.prop("value").await.expect("v").as_deref(), Some("Acme Inc."));
+    b.wait_js(
+        "location.pathname === '/custom_configs/install'",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        b.css("#f-company-name")
+            .await
+            .prop("value")
+            .await
+            .expect("v")
+            .as_deref(),
+        Some("Acme Inc.")
+    );
     assert_eq!(text(&b, "form button[type=submit]").await, "Install");
     b.screenshot("05-install-new").await;
 
     // Browser-side checks: messages next to the fields, nothing sent.
     fill(&b, "#f-support-email", "not-an-email").await;
     submit(&b).await;
-    b.wait_js("!document.getElementById('f-support-email-error').hidden", Duration::from_secs(5)).await;
-    assert_eq!(text(&b, "#f-support-email-error").await, "Enter a valid email address, e.g. name@example.com.");
-    assert_eq!(text(&b, "#f-api-token-error").await, "This field is required.");
+    b.wait_js(
+        "!document.getElementById('f-support-email-error').hidden",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(
+        text(&b, "#f-support-email-error").await,
+        "Enter a valid email address, e.g. name@example.com."
+    );
+    assert_eq!(
+        text(&b, "#f-api-token-error").await,
+        "This field is required."
+    );
     assert_eq!(b.path().await, "/custom_configs/install");
     b.screenshot("06-install-invalid-browser").await;
 
     // Server-side checks, the same messages.
     fill(&b, "#f-api-token", SECRET).await;
     submit_without_js_checks(&b).await;
-    b.wait_js("document.querySelector('.notice.error') !== null", Duration::from_secs(10)).await;
-    assert_eq!(text(&b, "#f-support-email-error").await, "Enter a valid email address, e.g. name@example.com.");
-    assert!(!b.client.source().await.expect("src").contains(SECRET), "a typed secret is not sent back either");
+    b.wait_js(
+        "document.querySelector('.notice.error') !== null",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        text(&b, "#f-support-email-error").await,
+        "Enter a valid email address, e.g. name@example.com."
+    );
+    assert!(
+        !b.client.source().await.expect("src").contains(SECRET),
+        "a typed secret is not sent back either"
+    );
     b.screenshot("07-install-invalid-server").await;
 
     // Valid values of every kind the demo has.
     fill(&b, "#f-support-email", "ops@acme.test").await;
     fill(&b, "#f-api-token", SECRET).await;
-    b.css("#f-plan").await.select_by_value("enterprise").await.expect("select");
-    b.css("input[name=region][value=eu]").await.click().await.expect("radio");
-    b.css("input[name=channels][value=chat]").await.click().await.expect("multi");
-    b.css("#f-notify-agents").await.click().await.expect("uncheck");
+    b.css("#f-plan")
+        .await
+        .select_by_value("enterprise")
+        .await
+        .expect("select");
+    b.css("input[name=region][value=eu]")
+        .await
+        .click()
+        .await
+        .expect("radio");
+    b.css("input[name=channels][value=chat]")
+        .await
+        .click()
+        .await
+        .expect("multi");
+    b.css("#f-notify-agents")
+        .await
+        .click()
+        .await
+        .expect("uncheck");
     fill(&b, "#f-max-results", "25").await;
     submit(&b).await;
-    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10)).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
+        .await;
     assert!(text(&b, ".notice.ok").await.contains("successfully stored"));
     assert!(!b.client.source().await.expect("src").contains(SECRET));
     b.screenshot("08-installed").await;
 
-    let status: serde_json::Value = reqwest::get(server.url("/api/status")).await.expect("status").json().await.expect("json");
+    let status: serde_json::Value = reqwest::get(server.url("/api/status"))
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
     let steps = status["setup"]["steps"].as_array().expect("steps");
-    let state = |id: &str| steps.iter().find(|s| s["id"] == id).map(|s| s["state"].clone());
+    let state = |id: &str| {
+        steps
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["state"].clone())
+    };
     assert_eq!(state("system_settings"), Some("done".into()));
     assert_eq!(state("install"), Some("done".into()));
     assert_eq!(state("authorize:demo"), Some("todo".into()));
@@ -135,18 +236,65 @@ async fn walks_the_whole_setup_flow_of_the_demo_app() {
     let server = Server::start(&app, &[]);
     b.goto(&server.url("/custom_configs/install")).await;
     assert_eq!(text(&b, "form button[type=submit]").await, "Save");
-    assert_eq!(b.css("#f-support-email").await.prop("value").await.expect("v").as_deref(), Some("ops@acme.test"));
-    assert_eq!(b.css("#f-plan").await.prop("value").await.expect("v").as_deref(), Some("enterprise"));
-    assert!(b.css("input[name=region][value=eu]").await.is_selected().await.expect("sel"));
-    assert!(b.css("input[name=channels][value=chat]").await.is_selected().await.expect("sel"));
-    assert!(!b.css("#f-notify-agents").await.is_selected().await.expect("sel"));
-    assert_eq!(b.css("#f-api-token").await.prop("value").await.expect("v").as_deref(), Some(""));
-    assert!(text(&b, "[data-field=api_token] .stored").await.contains("A value is stored"));
+    assert_eq!(
+        b.css("#f-support-email")
+            .await
+            .prop("value")
+            .await
+            .expect("v")
+            .as_deref(),
+        Some("ops@acme.test")
+    );
+    assert_eq!(
+        b.css("#f-plan")
+            .await
+            .prop("value")
+            .await
+            .expect("v")
+            .as_deref(),
+        Some("enterprise")
+    );
+    assert!(
+        b.css("input[name=region][value=eu]")
+            .await
+            .is_selected()
+            .await
+            .expect("sel")
+    );
+    assert!(
+        b.css("input[name=channels][value=chat]")
+            .await
+            .is_selected()
+            .await
+            .expect("sel")
+    );
+    assert!(
+        !b.css("#f-notify-agents")
+            .await
+            .is_selected()
+            .await
+            .expect("sel")
+    );
+    assert_eq!(
+        b.css("#f-api-token")
+            .await
+            .prop("value")
+            .await
+            .expect("v")
+            .as_deref(),
+        Some("")
+    );
+    assert!(
+        text(&b, "[data-field=api_token] .stored")
+            .await
+            .contains("A value is stored")
+    );
     assert!(!b.client.source().await.expect("src").contains(SECRET));
     b.screenshot("09-edit-state").await;
     // Saving with the secure field left empty keeps the stored secret.
     submit(&b).await;
-    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10)).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
+        .await;
     drop(server);
     let store = fdk_emu::store::Store::open_with_key(
         &app.join(".fdk").join("localstore.sqlite"),
@@ -159,7 +307,10 @@ async fn walks_the_whole_setup_flow_of_the_demo_app() {
     assert_eq!(ip["max_results"], serde_json::json!(25));
     assert_eq!(ip["notify_agents"], serde_json::json!(false));
     drop(store);
-    assert!(!contains(&raw_store_bytes(&app), SECRET), "the secret is not in the database files in plain text");
+    assert!(
+        !contains(&raw_store_bytes(&app), SECRET),
+        "the secret is not in the database files in plain text"
+    );
     b.close().await;
 }
 
@@ -188,8 +339,17 @@ async fn every_field_type_renders_validates_and_stores() {
     for (name, control) in kinds {
         b.css(&format!("[data-field={name}] {control}")).await;
     }
-    assert!(b.client.find(Locator::Css("[data-field=internal_id]")).await.is_err(), "hidden field not shown");
-    assert_eq!(text(&b, "[data-field=notes] textarea").await, "Hello agents");
+    assert!(
+        b.client
+            .find(Locator::Css("[data-field=internal_id]"))
+            .await
+            .is_err(),
+        "hidden field not shown"
+    );
+    assert_eq!(
+        text(&b, "[data-field=notes] textarea").await,
+        "Hello agents"
+    );
     b.screenshot("01-new").await;
 
     fill(&b, "#f-subdomain", "Not Valid").await;
@@ -198,13 +358,32 @@ async fn every_field_type_renders_validates_and_stores() {
     fill(&b, "#f-webhook-url", "example.com/hook").await;
     fill(&b, "#f-fd-domain", "not a domain").await;
     submit(&b).await;
-    b.wait_js("!document.getElementById('f-fd-api-key-error').hidden", Duration::from_secs(5)).await;
+    b.wait_js(
+        "!document.getElementById('f-fd-api-key-error').hidden",
+        Duration::from_secs(5),
+    )
+    .await;
     let expect = [
-        ("#f-subdomain-error", "Use lower-case letters and digits only"),
-        ("#f-contact-email-error", "Enter a valid email address, e.g. name@example.com."),
-        ("#f-phone-error", "Enter a 10-digit phone number, e.g. 5551234567 or 555-123-4567."),
-        ("#f-webhook-url-error", "Enter a full URL starting with http:// or https://."),
-        ("#f-fd-domain-error", "Enter a domain name, e.g. yourcompany.freshdesk.com."),
+        (
+            "#f-subdomain-error",
+            "Use lower-case letters and digits only",
+        ),
+        (
+            "#f-contact-email-error",
+            "Enter a valid email address, e.g. name@example.com.",
+        ),
+        (
+            "#f-phone-error",
+            "Enter a 10-digit phone number, e.g. 5551234567 or 555-123-4567.",
+        ),
+        (
+            "#f-webhook-url-error",
+            "Enter a full URL starting with http:// or https://.",
+        ),
+        (
+            "#f-fd-domain-error",
+            "Enter a domain name, e.g. yourcompany.freshdesk.com.",
+        ),
         ("#f-fd-api-key-error", "This field is required."),
     ];
     for (sel, msg) in expect {
@@ -212,7 +391,11 @@ async fn every_field_type_renders_validates_and_stores() {
     }
     b.screenshot("02-invalid-browser").await;
     submit_without_js_checks(&b).await;
-    b.wait_js("document.querySelector('.notice.error') !== null", Duration::from_secs(10)).await;
+    b.wait_js(
+        "document.querySelector('.notice.error') !== null",
+        Duration::from_secs(10),
+    )
+    .await;
     for (sel, msg) in expect {
         assert_eq!(text(&b, sel).await, msg, "server message of {sel}");
     }
@@ -227,18 +410,39 @@ async fn every_field_type_renders_validates_and_stores() {
     fill(&b, "#f-max-results", "7.5").await;
     fill(&b, "#f-notes", "Line one").await;
     b.client
-        .execute("document.getElementById('f-start-date').value = '2026-02-28';", vec![])
+        .execute(
+            "document.getElementById('f-start-date').value = '2026-02-28';",
+            vec![],
+        )
         .await
         .expect("date");
-    b.css("#f-plan").await.select_by_value("free").await.expect("select");
-    b.css("input[name=region][value=in]").await.click().await.expect("radio");
+    b.css("#f-plan")
+        .await
+        .select_by_value("free")
+        .await
+        .expect("select");
+    b.css("input[name=region][value=in]")
+        .await
+        .click()
+        .await
+        .expect("radio");
     b.css("#f-notify").await.click().await.expect("check");
-    b.css("input[name=channels][value=phone]").await.click().await.expect("multi");
+    b.css("input[name=channels][value=phone]")
+        .await
+        .click()
+        .await
+        .expect("multi");
     submit(&b).await;
-    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10)).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
+        .await;
     b.screenshot("04-installed").await;
 
-    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch")).await.expect("fetch").json().await.expect("json");
+    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch"))
+        .await
+        .expect("fetch")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(fetched["hasIParam"], true);
     let c = &fetched["customIParams"];
     assert_eq!(c["subdomain"], "acme42");
@@ -252,7 +456,10 @@ async fn every_field_type_renders_validates_and_stores() {
     assert_eq!(c["start_date"], "2026-02-28");
     assert_eq!(c["fd_domain"], "acme.freshdesk.com");
     assert_eq!(c["internal_id"], "hidden-default");
-    assert_ne!(c["fd_api_key"], "FDKEY-SECRET-99", "fetch masks secure values");
+    assert_ne!(
+        c["fd_api_key"], "FDKEY-SECRET-99",
+        "fetch masks secure values"
+    );
     assert!(!fetched.to_string().contains("FDKEY-SECRET-99"));
     b.close().await;
 }
@@ -263,27 +470,73 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
     let server = Server::start(&app, &[]);
     let b = Browser::start("iparams_html").await;
     b.goto(&server.url("/custom_configs")).await;
-    b.wait_js("location.pathname === '/custom_configs/install'", Duration::from_secs(10)).await;
-    b.css("#iparams-frame").await.enter_frame().await.expect("enter frame");
+    b.wait_js(
+        "location.pathname === '/custom_configs/install'",
+        Duration::from_secs(10),
+    )
+    .await;
+    b.css("#iparams-frame")
+        .await
+        .enter_frame()
+        .await
+        .expect("enter frame");
     // The page's own asset (config/assets/iparams.js) ran, and our client script loaded.
-    b.wait_js("document.body && document.body.dataset.assetLoaded === 'true' && !!window.fdkEmuIparams", Duration::from_secs(10)).await;
+    b.wait_js(
+        "document.body && document.body.dataset.assetLoaded === 'true' && !!window.fdkEmuIparams",
+        Duration::from_secs(10),
+    )
+    .await;
     fill(&b, "#tracker_url", "http://plain.example").await;
     fill(&b, "#api_key", "HTML-SECRET-1").await;
     b.client.enter_parent_frame().await.expect("parent");
     b.screenshot("01-filled").await;
-    b.css("#install-button").await.click().await.expect("install");
-    b.wait_js("document.getElementById('install-status').textContent === 'Validation failed.'", Duration::from_secs(10)).await;
+    b.css("#install-button")
+        .await
+        .click()
+        .await
+        .expect("install");
+    b.wait_js(
+        "document.getElementById('install-status').textContent === 'Validation failed.'",
+        Duration::from_secs(10),
+    )
+    .await;
     b.screenshot("02-validation-failed").await;
-    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch")).await.expect("fetch").json().await.expect("json");
-    assert_eq!(fetched["customIParams"], serde_json::json!({}), "nothing stored when validate() fails");
+    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch"))
+        .await
+        .expect("fetch")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        fetched["customIParams"],
+        serde_json::json!({}),
+        "nothing stored when validate() fails"
+    );
 
-    b.css("#iparams-frame").await.enter_frame().await.expect("enter frame");
+    b.css("#iparams-frame")
+        .await
+        .enter_frame()
+        .await
+        .expect("enter frame");
     fill(&b, "#tracker_url", "https://tracker.example").await;
     b.client.enter_parent_frame().await.expect("parent");
-    b.css("#install-button").await.click().await.expect("install");
-    b.wait_js("document.getElementById('install-status').textContent.includes('successfully stored')", Duration::from_secs(10)).await;
+    b.css("#install-button")
+        .await
+        .click()
+        .await
+        .expect("install");
+    b.wait_js(
+        "document.getElementById('install-status').textContent.includes('successfully stored')",
+        Duration::from_secs(10),
+    )
+    .await;
     b.screenshot("03-stored").await;
-    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch")).await.expect("fetch").json().await.expect("json");
+    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch"))
+        .await
+        .expect("fetch")
+        .json()
+        .await
+        .expect("json");
     let c = &fetched["customIParams"];
     assert_eq!(c["tracker_url"], "https://tracker.example");
     assert_eq!(c["saved_by"], "postConfigs");
@@ -293,14 +546,38 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
     // Reload: getConfigs receives the stored values (the secret masked); installing again
     // without retyping it keeps the stored secret.
     b.goto(&server.url("/custom_configs/install")).await;
-    b.css("#iparams-frame").await.enter_frame().await.expect("enter frame");
-    b.wait_js("document.body.dataset.loaded === 'true'", Duration::from_secs(10)).await;
-    assert_eq!(b.css("#tracker_url").await.prop("value").await.expect("v").as_deref(), Some("https://tracker.example"));
+    b.css("#iparams-frame")
+        .await
+        .enter_frame()
+        .await
+        .expect("enter frame");
+    b.wait_js(
+        "document.body.dataset.loaded === 'true'",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        b.css("#tracker_url")
+            .await
+            .prop("value")
+            .await
+            .expect("v")
+            .as_deref(),
+        Some("https://tracker.example")
+    );
     b.client.enter_parent_frame().await.expect("parent");
     assert_eq!(text(&b, "#install-button").await, "Save");
     b.screenshot("04-edit-state").await;
-    b.css("#install-button").await.click().await.expect("install");
-    b.wait_js("document.getElementById('install-status').textContent.includes('successfully stored')", Duration::from_secs(10)).await;
+    b.css("#install-button")
+        .await
+        .click()
+        .await
+        .expect("install");
+    b.wait_js(
+        "document.getElementById('install-status').textContent.includes('successfully stored')",
+        Duration::from_secs(10),
+    )
+    .await;
     drop(server);
     let store = fdk_emu::store::Store::open_with_key(
         &app.join(".fdk").join("localstore.sqlite"),
@@ -309,7 +586,10 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
     .expect("open store");
     let ip = store.iparams().await.expect("read").expect("stored");
     assert_eq!(ip["api_key"], "HTML-SECRET-1");
-    assert_eq!(store.secure_iparam_names().await.expect("names"), vec!["api_key".to_string()]);
+    assert_eq!(
+        store.secure_iparam_names().await.expect("names"),
+        vec!["api_key".to_string()]
+    );
     drop(store);
     assert!(!contains(&raw_store_bytes(&app), "HTML-SECRET-1"));
     b.close().await;

@@ -32,15 +32,32 @@ async fn json_api_stores_validates_and_refuses_bad_bodies() {
     let server = Server::start(&app, &[]);
     let c = client();
     let fetch = || async {
-        c.get(server.url("/custom_configs/fetch")).send().await.expect("fetch").json::<Value>().await.expect("json")
+        c.get(server.url("/custom_configs/fetch"))
+            .send()
+            .await
+            .expect("fetch")
+            .json::<Value>()
+            .await
+            .expect("json")
     };
-    assert_eq!(fetch().await, json!({"hasIParam": true, "customIParams": {}}));
+    assert_eq!(
+        fetch().await,
+        json!({"hasIParam": true, "customIParams": {}})
+    );
 
-    let r = c.post(server.url("/custom_configs/store")).json(&valid(1)).send().await.expect("store");
+    let r = c
+        .post(server.url("/custom_configs/store"))
+        .json(&valid(1))
+        .send()
+        .await
+        .expect("store");
     assert_eq!(r.status(), 200);
     let f = fetch().await;
     assert_eq!(f["customIParams"]["company_name"], "c1");
-    assert!(!f.to_string().contains("T-SECRET-1"), "secure value masked: {f}");
+    assert!(
+        !f.to_string().contains("T-SECRET-1"),
+        "secure value masked: {f}"
+    );
 
     // Per-field errors.
     let r = c
@@ -52,24 +69,62 @@ async fn json_api_stores_validates_and_refuses_bad_bodies() {
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["error"], "validation_failed");
-    assert_eq!(body["fields"]["support_email"], "Enter a valid email address, e.g. name@example.com.");
-    assert!(body["fields"].get("api_token").is_none(), "a secure value left out keeps the stored one");
-    assert!(body["fields"]["company_name"].as_str().expect("msg").contains("Expected text"));
+    assert_eq!(
+        body["fields"]["support_email"],
+        "Enter a valid email address, e.g. name@example.com."
+    );
+    assert!(
+        body["fields"].get("api_token").is_none(),
+        "a secure value left out keeps the stored one"
+    );
+    assert!(
+        body["fields"]["company_name"]
+            .as_str()
+            .expect("msg")
+            .contains("Expected text")
+    );
     assert!(body["fields"]["plan"].is_string() && body["fields"]["bogus"].is_string());
-    assert_eq!(fetch().await["customIParams"]["company_name"], "c1", "a refused body changes nothing");
+    assert_eq!(
+        fetch().await["customIParams"]["company_name"],
+        "c1",
+        "a refused body changes nothing"
+    );
 
     // Malformed, wrongly typed, oversized: 4xx with a JSON error, never 500.
     let cases: Vec<(reqwest::RequestBuilder, u16)> = vec![
-        (c.post(server.url("/custom_configs/store")).header("content-type", "application/json").body("{\"a\": "), 400),
-        (c.post(server.url("/custom_configs/store")).header("content-type", "application/json").body("[1,2]"), 400),
-        (c.post(server.url("/custom_configs/store")).header("content-type", "text/plain").body("hello"), 400),
-        (c.post(server.url("/custom_configs/store")).header("content-type", "application/json").body(format!("{{\"company_name\": \"{}\"}}", "x".repeat(200_000))), 413),
+        (
+            c.post(server.url("/custom_configs/store"))
+                .header("content-type", "application/json")
+                .body("{\"a\": "),
+            400,
+        ),
+        (
+            c.post(server.url("/custom_configs/store"))
+                .header("content-type", "application/json")
+                .body("[1,2]"),
+            400,
+        ),
+        (
+            c.post(server.url("/custom_configs/store"))
+                .header("content-type", "text/plain")
+                .body("hello"),
+            400,
+        ),
+        (
+            c.post(server.url("/custom_configs/store"))
+                .header("content-type", "application/json")
+                .body(format!("{{\"company_name\": \"{}\"}}", "x".repeat(200_000))),
+            413,
+        ),
     ];
     for (req, status) in cases {
         let r = req.send().await.expect("send");
         assert_eq!(r.status().as_u16(), status);
         let body: Value = r.json().await.expect("a JSON error body");
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
     }
 }
 
@@ -79,11 +134,25 @@ async fn guard_refuses_foreign_hosts_and_cross_site_writes() {
     let server = Server::start(&app, &[]);
     let c = client();
     // DNS rebinding: a foreign Host name is refused.
-    let r = c.get(server.url("/api/status")).header("host", "evil.example:10001").send().await.expect("send");
+    let r = c
+        .get(server.url("/api/status"))
+        .header("host", "evil.example:10001")
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 421);
     assert!(r.text().await.expect("text").contains("localhost"));
-    for host in ["localhost", &format!("localhost:{}", server.port), &format!("127.0.0.1:{}", server.port)] {
-        let r = c.get(server.url("/api/status")).header("host", host).send().await.expect("send");
+    for host in [
+        "localhost",
+        &format!("localhost:{}", server.port),
+        &format!("127.0.0.1:{}", server.port),
+    ] {
+        let r = c
+            .get(server.url("/api/status"))
+            .header("host", host)
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 200, "{host}");
     }
     // A write from another site is refused and changes nothing.
@@ -100,12 +169,22 @@ async fn guard_refuses_foreign_hosts_and_cross_site_writes() {
     let r = c
         .post(server.url("/system_settings"))
         .header("origin", "https://acme.freshdesk.com")
-        .form(&[("modules", "support_ticket"), ("url:support_ticket", "https://a.freshdesk.com")])
+        .form(&[
+            ("modules", "support_ticket"),
+            ("url:support_ticket", "https://a.freshdesk.com"),
+        ])
         .send()
         .await
         .expect("send");
     assert_eq!(r.status(), 403, "product pages may only use /dprouter");
-    let f: Value = c.get(server.url("/custom_configs/fetch")).send().await.expect("f").json().await.expect("j");
+    let f: Value = c
+        .get(server.url("/custom_configs/fetch"))
+        .send()
+        .await
+        .expect("f")
+        .json()
+        .await
+        .expect("j");
     assert_eq!(f["customIParams"], json!({}));
     // Our own origin is fine.
     let r = c
@@ -123,11 +202,19 @@ async fn raw_database_holds_no_secret_and_cli_shows_and_resets() {
     let (_tmp, app) = copy_app("demo");
     let server = Server::start(&app, &[]);
     let c = client();
-    let r = c.post(server.url("/custom_configs/store")).json(&valid(77)).send().await.expect("store");
+    let r = c
+        .post(server.url("/custom_configs/store"))
+        .json(&valid(77))
+        .send()
+        .await
+        .expect("store");
     assert_eq!(r.status(), 200);
     let r = c
         .post(server.url("/oauth_configs?integration=demo"))
-        .form(&[("client_id", "my-client"), ("client_secret", "CLIENT-SECRET-55")])
+        .form(&[
+            ("client_id", "my-client"),
+            ("client_secret", "CLIENT-SECRET-55"),
+        ])
         .send()
         .await
         .expect("creds");
@@ -137,37 +224,76 @@ async fn raw_database_holds_no_secret_and_cli_shows_and_resets() {
     let mut raw = std::fs::read(db_path(&app)).expect("db");
     raw.extend(std::fs::read(app.join(".fdk/localstore.sqlite-wal")).unwrap_or_default());
     let has = |s: &str| raw.windows(s.len()).any(|w| w == s.as_bytes());
-    assert!(has("ops@acme.test") && has("my-client"), "plain values are there, so the search works");
-    assert!(!has("T-SECRET-77") && !has("CLIENT-SECRET-55"), "no secret in plain text");
+    assert!(
+        has("ops@acme.test") && has("my-client"),
+        "plain values are there, so the search works"
+    );
+    assert!(
+        !has("T-SECRET-77") && !has("CLIENT-SECRET-55"),
+        "no secret in plain text"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(db_path(&app)).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(db_path(&app))
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    assert_eq!(std::fs::read_to_string(app.join(".fdk/.gitignore")).expect("gitignore").lines().last(), Some("*"));
+    assert_eq!(
+        std::fs::read_to_string(app.join(".fdk/.gitignore"))
+            .expect("gitignore")
+            .lines()
+            .last(),
+        Some("*")
+    );
 
     let dir = app.to_str().expect("utf-8 path");
     let (code, out, err) = run_cli(&["store", "--app-dir", dir, "show"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("company_name = \"c77\"") && out.contains("my-client"), "{out}");
-    assert!(!out.contains("T-SECRET-77") && !out.contains("CLIENT-SECRET-55"), "{out}");
+    assert!(
+        out.contains("company_name = \"c77\"") && out.contains("my-client"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("T-SECRET-77") && !out.contains("CLIENT-SECRET-55"),
+        "{out}"
+    );
     let (code, out, _) = run_cli(&["store", "--app-dir", dir, "reset", "--iparams"]);
     assert_eq!(code, 0);
     assert!(out.contains("Cleared installation parameters"));
     let (_, out, _) = run_cli(&["store", "--app-dir", dir, "show"]);
-    assert!(out.contains("(not installed yet)") && out.contains("my-client"), "{out}");
+    assert!(
+        out.contains("(not installed yet)") && out.contains("my-client"),
+        "{out}"
+    );
     let (code, _, _) = run_cli(&["store", "--app-dir", dir, "reset", "--all"]);
     assert_eq!(code, 0);
     let (_, out, _) = run_cli(&["store", "--app-dir", dir, "show"]);
-    assert!(!out.contains("my-client") && out.contains("(nothing stored)"), "{out}");
+    assert!(
+        !out.contains("my-client") && out.contains("(nothing stored)"),
+        "{out}"
+    );
 
     // A damaged store stops `run` with a message naming the file; the file is kept.
     std::fs::write(db_path(&app), b"this is not a database, but it is mine").expect("write");
-    let (code, _, err) = run_cli(&["run", "--app-dir", dir, "--port", &common::free_port().to_string()]);
+    let (code, _, err) = run_cli(&[
+        "run",
+        "--app-dir",
+        dir,
+        "--port",
+        &common::free_port().to_string(),
+    ]);
     assert_eq!(code, 1);
-    assert!(err.contains("localstore.sqlite") && err.contains("move it aside"), "{err}");
-    assert_eq!(std::fs::read(db_path(&app)).expect("db"), b"this is not a database, but it is mine");
+    assert!(
+        err.contains("localstore.sqlite") && err.contains("move it aside"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(db_path(&app)).expect("db"),
+        b"this is not a database, but it is mine"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,7 +327,9 @@ async fn acknowledged_writes_survive_sigkill() {
     let acked = last_acked.load(Ordering::SeqCst);
 
     let conn = rusqlite::Connection::open(db_path(&app)).expect("open");
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("check");
     assert_eq!(check, "ok");
     drop(conn);
     let store = fdk_emu::store::Store::open_with_key(
@@ -212,6 +340,13 @@ async fn acknowledged_writes_survive_sigkill() {
     let ip = store.iparams().await.expect("read").expect("stored");
     let name = ip["company_name"].as_str().expect("company_name");
     let n: i64 = name[1..].parse().expect("number");
-    assert!(n == acked || n == acked + 1, "write {n} found, but {acked} was acknowledged last");
-    assert_eq!(ip["api_token"], format!("T-SECRET-{n}"), "the fields of one write belong together");
+    assert!(
+        n == acked || n == acked + 1,
+        "write {n} found, but {acked} was acknowledged last"
+    );
+    assert_eq!(
+        ip["api_token"],
+        format!("T-SECRET-{n}"),
+        "the fields of one write belong together"
+    );
 }

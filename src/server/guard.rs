@@ -22,7 +22,9 @@ pub fn host_allowed(host: &str) -> bool {
     let host = host.trim().to_ascii_lowercase();
     let name = if let Some(rest) = host.strip_prefix('[') {
         match rest.split_once(']') {
-            Some((ip, port)) if port.is_empty() || port.strip_prefix(':').is_some_and(valid_port) => {
+            Some((ip, port))
+                if port.is_empty() || port.strip_prefix(':').is_some_and(valid_port) =>
+            {
                 return ip == "::1";
             }
             _ => return false,
@@ -42,7 +44,10 @@ fn valid_port(p: &str) -> bool {
 }
 
 fn is_state_changing(m: &Method) -> bool {
-    matches!(*m, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+    matches!(
+        *m,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
 }
 
 pub async fn guard(
@@ -98,7 +103,9 @@ pub async fn guard(
             return Ok(req.into_response(res));
         }
     }
-    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
 }
 
 #[cfg(test)]
@@ -107,10 +114,27 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for ok in ["localhost", "localhost:10001", "127.0.0.1:8", "LOCALHOST:1", "[::1]:10001", "[::1]"] {
+        for ok in [
+            "localhost",
+            "localhost:10001",
+            "127.0.0.1:8",
+            "LOCALHOST:1",
+            "[::1]:10001",
+            "[::1]",
+        ] {
             assert!(host_allowed(ok), "{ok}");
         }
-        for bad in ["evil.example", "evil.example:10001", "localhost.evil.example", "127.0.0.1.nip.io", "localhost:", "localhost:abc", "[::2]:1", "0.0.0.0:10001", ""] {
+        for bad in [
+            "evil.example",
+            "evil.example:10001",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "localhost:",
+            "localhost:abc",
+            "[::2]:1",
+            "0.0.0.0:10001",
+            "",
+        ] {
             assert!(!host_allowed(bad), "{bad}");
         }
     }

@@ -3,10 +3,15 @@
 //! Each feature keeps its routes in its own module and registers them in [`routes`]; errors
 //! of lower layers are turned into HTTP answers at this edge only.
 
+pub mod cors;
+pub mod dprouter;
 pub mod guard;
+pub mod home;
+pub mod iframe;
 pub mod live;
 pub mod origin;
 pub mod pages;
+pub mod sources;
 pub mod state;
 pub mod status;
 
@@ -41,7 +46,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     status::configure(cfg);
     live::configure(cfg);
     pages::configure(cfg);
+    home::configure(cfg);
+    iframe::configure(cfg);
+    // /dprouter: the oauth route first (OAuth module), then proxy, then the fallback.
     crate::oauth::configure(cfg);
+    dprouter::configure_proxy(cfg);
+    dprouter::configure_fallback(cfg);
 }
 
 /// Binds the listener first, so that a busy port is reported before anything else starts.
@@ -87,11 +97,13 @@ pub async fn serve(
         .demo_provider
         .then(|| web::Data::new(crate::oauth::demo::DemoProvider::new(&shared.config)));
     let store = web::Data::new(store);
+    let invoker = web::Data::new(crate::invoke::Invoker::new(&shared.config));
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(data.clone())
             .app_data(store.clone())
             .app_data(tokens.clone())
+            .app_data(invoker.clone())
             .configure(routes)
             .configure(|cfg| {
                 if let Some(demo) = &demo {
@@ -100,6 +112,8 @@ pub async fn serve(
                 }
             })
             .wrap(actix_web::middleware::from_fn(guard::guard))
+            // Outermost: CORS preflights are answered before any guard sees them.
+            .wrap(actix_web::middleware::from_fn(cors::cors))
     })
     .listen(listener)?
     .shutdown_timeout(1)

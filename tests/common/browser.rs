@@ -38,7 +38,9 @@ impl Browser {
     /// Starts chromedriver and a Chromium session. `test` names the artifacts folder.
     pub async fn start(test: &str) -> Browser {
         if !Path::new(CHROMIUM).exists() {
-            panic!("{CHROMIUM} is missing: run ./scripts/test, which installs chromium and chromium-driver");
+            panic!(
+                "{CHROMIUM} is missing: run ./scripts/test, which installs chromium and chromium-driver"
+            );
         }
         // Two TLS providers are compiled in (see Cargo.toml); choose one for the process.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -51,7 +53,10 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER} ({e}): run ./scripts/test, which installs chromium-driver"));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen on port {port} within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on port {port} within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         let profile = tempfile::tempdir().expect("profile dir");
@@ -90,7 +95,10 @@ impl Browser {
 
     /// Navigates and waits until the document has loaded.
     pub async fn goto(&self, url: &str) {
-        self.client.goto(url).await.unwrap_or_else(|e| panic!("goto {url}: {e}"));
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("goto {url}: {e}"));
     }
 
     pub async fn css(&self, selector: &str) -> fantoccini::elements::Element {
@@ -117,7 +125,10 @@ impl Browser {
             if truthy {
                 return v;
             }
-            assert!(Instant::now() < deadline, "condition `{script}` not met within {within:?}");
+            assert!(
+                Instant::now() < deadline,
+                "condition `{script}` not met within {within:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

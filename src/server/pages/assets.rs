@@ -22,7 +22,11 @@ async fn static_file(file: web::Path<String>) -> HttpResponse {
     let allowed = name.ends_with(".css") || name.ends_with(".js");
     match PageAssets::get(&name).filter(|_| allowed) {
         Some(f) => HttpResponse::Ok()
-            .content_type(mime_guess::from_path(&name).first_or_octet_stream().as_ref())
+            .content_type(
+                mime_guess::from_path(&name)
+                    .first_or_octet_stream()
+                    .as_ref(),
+            )
             .insert_header(("Cache-Control", "no-cache"))
             .body(f.data.into_owned()),
         None => HttpResponse::NotFound().body("not found"),

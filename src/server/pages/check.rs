@@ -250,7 +250,11 @@ pub fn check_values(
         .get("__meta")
         .and_then(|m| m.get("secure"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     for (name, v) in input {
         if name == "__meta" || fields.contains_key(name) {
@@ -345,7 +349,8 @@ mod tests {
     fn bad_values_get_messages() {
         let input = json!({"name": "ABC", "mail": "nope", "n": "x", "d": "2023-02-29",
                            "plan": "zzz", "multi": "c", "extra": 1, "flag": 3});
-        let e = check_values(&fields(), input.as_object().expect("obj"), None).expect_err("invalid");
+        let e =
+            check_values(&fields(), input.as_object().expect("obj"), None).expect_err("invalid");
         assert_eq!(e["name"], "lower case only");
         assert_eq!(e["mail"], EMAIL);
         assert_eq!(e["n"], NUMBER);
@@ -362,8 +367,12 @@ mod tests {
         let stored = json!({"name": "abc", "key": "old"});
         for given in [json!(""), json!(MASK)] {
             let input = json!({"name": "abc", "key": given});
-            let c = check_values(&fields(), input.as_object().expect("obj"), stored.as_object())
-                .expect("valid");
+            let c = check_values(
+                &fields(),
+                input.as_object().expect("obj"),
+                stored.as_object(),
+            )
+            .expect("valid");
             assert_eq!(c.values["key"], json!("old"));
         }
     }

@@ -25,8 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-pub const STORED_MESSAGE: &str =
-    "App installation parameters have been successfully stored. You can now proceed to test the app.";
+pub const STORED_MESSAGE: &str = "App installation parameters have been successfully stored. You can now proceed to test the app.";
 
 #[derive(serde::Deserialize)]
 struct ShowQuery {
@@ -145,10 +144,19 @@ async fn render_form(
         .filter(|f| f.visible && f.kind.is_some())
         .map(|f| {
             let secure_set = stored.is_some_and(|s| s.contains_key(&f.name));
-            let value = shown
-                .get(&f.name)
-                .or_else(|| if stored.is_none() { f.default_value.as_ref() } else { None });
-            field_view(f, value, secure_set, errors.get(&f.name).map(String::as_str))
+            let value = shown.get(&f.name).or_else(|| {
+                if stored.is_none() {
+                    f.default_value.as_ref()
+                } else {
+                    None
+                }
+            });
+            field_view(
+                f,
+                value,
+                secure_set,
+                errors.get(&f.name).map(String::as_str),
+            )
         })
         .collect();
     let form_error = (!errors.is_empty()).then(|| {

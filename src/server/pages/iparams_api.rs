@@ -132,8 +132,8 @@ async fn store_iparams(
     let stored = store.iparams().await?;
     let (values, secure) = match &app.iparams {
         IparamsPage::Json { fields } => {
-            let c = check::check_values(fields, &input, stored.as_ref())
-                .map_err(ApiError::Invalid)?;
+            let c =
+                check::check_values(fields, &input, stored.as_ref()).map_err(ApiError::Invalid)?;
             (c.values, c.secure)
         }
         IparamsPage::Html => html_values(input, stored.as_ref())?,
@@ -251,7 +251,11 @@ async fn config_asset(shared: web::Data<Shared>, path: web::Path<String>) -> Htt
     }
     match tokio::fs::read(&real).await {
         Ok(bytes) => HttpResponse::Ok()
-            .content_type(mime_guess::from_path(&real).first_or_octet_stream().as_ref())
+            .content_type(
+                mime_guess::from_path(&real)
+                    .first_or_octet_stream()
+                    .as_ref(),
+            )
             .insert_header(("Cache-Control", "no-cache"))
             .body(bytes),
         Err(_) => not_found(),

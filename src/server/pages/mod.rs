@@ -90,10 +90,7 @@ pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
 
 /// The first value of `name` in form pairs, trimmed.
 pub fn form_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
 }
 
 /// Largest form or JSON body the setup pages accept (FDK's JSON parser limit).

@@ -90,16 +90,44 @@ async fn render_config(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let id = format!("oauth_config:{}", i.name);
-    let base = page_base(shared, store, &format!("{}: OAuth client", i.display_name), Some(&id)).await?;
+    let base = page_base(
+        shared,
+        store,
+        &format!("{}: OAuth client", i.display_name),
+        Some(&id),
+    )
+    .await?;
     let from_file = is_literal(&i.client_id) && is_literal(&i.client_secret);
     let fields = vec![
-        field("client_id", "Client ID", "The OAuth client (application) ID issued by the provider.", client_id, false, false, true, errors.get("client_id")),
-        field("client_secret", "Client secret", "Stored encrypted; never shown again.", "", true, secret_set, true, errors.get("client_secret")),
+        field(
+            "client_id",
+            "Client ID",
+            "The OAuth client (application) ID issued by the provider.",
+            client_id,
+            false,
+            false,
+            true,
+            errors.get("client_id"),
+        ),
+        field(
+            "client_secret",
+            "Client secret",
+            "Stored encrypted; never shown again.",
+            "",
+            true,
+            secret_set,
+            true,
+            errors.get("client_secret"),
+        ),
     ];
     let intro = format!(
         "Register {} as the redirect URI with the provider, then enter the client it issued. {}",
         shared.config.redirect_uri(),
-        if from_file { "Pre-filled from config/oauth_config.json; what you save here overrides the file on this machine only." } else { "config/oauth_config.json holds no literal client values, so enter them here (they stay on this machine)." }
+        if from_file {
+            "Pre-filled from config/oauth_config.json; what you save here overrides the file on this machine only."
+        } else {
+            "config/oauth_config.json holds no literal client values, so enter them here (they stay on this machine)."
+        }
     );
     let ctx = with(
         base.ctx,
@@ -125,11 +153,24 @@ async fn show_config(
     let (client_id, secret_set) = match &stored {
         Some(c) => (c.client_id.clone(), true),
         None => (
-            if is_literal(&i.client_id) { i.client_id.clone() } else { String::new() },
+            if is_literal(&i.client_id) {
+                i.client_id.clone()
+            } else {
+                String::new()
+            },
             is_literal(&i.client_secret),
         ),
     };
-    render_config(&shared, &store, &i, &client_id, secret_set, &IndexMap::new(), StatusCode::OK).await
+    render_config(
+        &shared,
+        &store,
+        &i,
+        &client_id,
+        secret_set,
+        &IndexMap::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn submit_config(
@@ -140,8 +181,12 @@ async fn submit_config(
 ) -> Result<HttpResponse, PageError> {
     let i = find(&shared, &q)?;
     let pairs = form_pairs(&body);
-    let client_id = form_value(&pairs, "client_id").unwrap_or_default().to_string();
-    let entered = form_value(&pairs, "client_secret").unwrap_or_default().to_string();
+    let client_id = form_value(&pairs, "client_id")
+        .unwrap_or_default()
+        .to_string();
+    let entered = form_value(&pairs, "client_secret")
+        .unwrap_or_default()
+        .to_string();
     let stored = store.credentials(&i.name).await?;
     let secret = if !entered.is_empty() {
         Some(entered)
@@ -157,14 +202,41 @@ async fn submit_config(
         errors.insert("client_id".to_string(), super::check::REQUIRED.to_string());
     }
     let Some(secret) = secret else {
-        errors.insert("client_secret".to_string(), super::check::REQUIRED.to_string());
-        return render_config(&shared, &store, &i, &client_id, false, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        errors.insert(
+            "client_secret".to_string(),
+            super::check::REQUIRED.to_string(),
+        );
+        return render_config(
+            &shared,
+            &store,
+            &i,
+            &client_id,
+            false,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     if !errors.is_empty() {
-        return render_config(&shared, &store, &i, &client_id, true, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_config(
+            &shared,
+            &store,
+            &i,
+            &client_id,
+            true,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     store
-        .set_credentials(&i.name, &Credentials { client_id, client_secret: secret })
+        .set_credentials(
+            &i.name,
+            &Credentials {
+                client_id,
+                client_secret: secret,
+            },
+        )
         .await?;
     Ok(see_other("/custom_configs"))
 }
@@ -179,15 +251,37 @@ async fn render_iparams(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let id = format!("oauth_iparams:{}", i.name);
-    let base = page_base(shared, store, &format!("{}: OAuth parameters", i.display_name), Some(&id)).await?;
+    let base = page_base(
+        shared,
+        store,
+        &format!("{}: OAuth parameters", i.display_name),
+        Some(&id),
+    )
+    .await?;
     let fields: Vec<Value> = i
         .oauth_iparams
         .values()
         .map(|p| {
-            let v = values.get(&p.name).and_then(Value::as_str).unwrap_or_default();
+            let v = values
+                .get(&p.name)
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let set = p.secure && stored.is_some_and(|s| s.contains_key(&p.name));
-            let label = if p.display_name.is_empty() { &p.name } else { &p.display_name };
-            field(&p.name, label, &p.description, v, p.secure, set, p.required, errors.get(&p.name))
+            let label = if p.display_name.is_empty() {
+                &p.name
+            } else {
+                &p.display_name
+            };
+            field(
+                &p.name,
+                label,
+                &p.description,
+                v,
+                p.secure,
+                set,
+                p.required,
+                errors.get(&p.name),
+            )
         })
         .collect();
     let ctx = with(
@@ -213,7 +307,16 @@ async fn show_iparams(
     let i = find(&shared, &q)?;
     let stored = store.oauth_iparams(&i.name).await?;
     let shown = stored.clone().unwrap_or_default();
-    render_iparams(&shared, &store, &i, &shown, stored.as_ref(), &IndexMap::new(), StatusCode::OK).await
+    render_iparams(
+        &shared,
+        &store,
+        &i,
+        &shown,
+        stored.as_ref(),
+        &IndexMap::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn submit_iparams(
@@ -246,7 +349,16 @@ async fn submit_iparams(
         }
     }
     if !errors.is_empty() {
-        return render_iparams(&shared, &store, &i, &values, stored.as_ref(), &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_iparams(
+            &shared,
+            &store,
+            &i,
+            &values,
+            stored.as_ref(),
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     store.set_oauth_iparams(&i.name, values).await?;
     Ok(see_other("/custom_configs"))

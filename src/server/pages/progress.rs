@@ -86,7 +86,13 @@ pub fn needs_system_settings(app: &App) -> bool {
 /// The setup steps of `app` and their state in `store`.
 pub async fn setup_progress(app: &App, store: &Store) -> Result<SetupProgress, StoreError> {
     let mut steps = Vec::new();
-    let state = |done: bool| if done { StepState::Done } else { StepState::Todo };
+    let state = |done: bool| {
+        if done {
+            StepState::Done
+        } else {
+            StepState::Todo
+        }
+    };
     if needs_system_settings(app) {
         let done = store.system_settings().await?.is_some();
         steps.push(SetupStep {

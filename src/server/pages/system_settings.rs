@@ -52,7 +52,12 @@ async fn render(
 ) -> Result<HttpResponse, PageError> {
     let app = shared.app();
     let base = page_base(shared, store, "System settings", Some("system_settings")).await?;
-    let modules: Vec<String> = app.manifest.modules.iter().map(|m| m.name.clone()).collect();
+    let modules: Vec<String> = app
+        .manifest
+        .modules
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
     let mut fields = Vec::new();
     let intro;
     match app.manifest.generation {
@@ -61,7 +66,11 @@ async fn render(
             let chosen: Vec<String> = current
                 .get("subscribed_modules")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_else(|| modules.clone());
             let choices: Vec<Value> = modules
                 .iter()
@@ -94,7 +103,10 @@ async fn render(
         }
         Generation::V2 => {
             intro = "The app supports several products; choose the one to test with.";
-            let chosen = current.get("product").and_then(Value::as_str).unwrap_or_default();
+            let chosen = current
+                .get("product")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let choices: Vec<Value> = modules
                 .iter()
                 .map(|m| json!({"value": m, "checked": m == chosen}))
@@ -142,7 +154,12 @@ async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let app = shared.app();
     let pairs = form_pairs(&body);
-    let modules: Vec<String> = app.manifest.modules.iter().map(|m| m.name.clone()).collect();
+    let modules: Vec<String> = app
+        .manifest
+        .modules
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
     let mut errors = IndexMap::new();
     let value = match app.manifest.generation {
         Generation::V3 => {
@@ -152,7 +169,10 @@ async fn submit(
                 .map(|(_, v)| v.clone())
                 .collect();
             if chosen.is_empty() {
-                errors.insert("modules".to_string(), "Choose at least one module to test.".to_string());
+                errors.insert(
+                    "modules".to_string(),
+                    "Choose at least one module to test.".to_string(),
+                );
             }
             let mut urls = Map::new();
             for m in &modules {
@@ -164,10 +184,14 @@ async fn submit(
                     }
                     continue;
                 }
-                let ok = url::Url::parse(v)
-                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+                let ok = url::Url::parse(v).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https") && u.host_str().is_some()
+                });
                 if ok {
-                    urls.insert(m.clone(), Value::String(v.trim_end_matches('/').to_string()));
+                    urls.insert(
+                        m.clone(),
+                        Value::String(v.trim_end_matches('/').to_string()),
+                    );
                 } else {
                     errors.insert(key, super::check::URL.to_string());
                 }
@@ -177,14 +201,24 @@ async fn submit(
         Generation::V2 => {
             let p = form_value(&pairs, "product").unwrap_or_default();
             if !modules.iter().any(|m| m == p) {
-                errors.insert("product".to_string(), "Choose one of the products.".to_string());
+                errors.insert(
+                    "product".to_string(),
+                    "Choose one of the products.".to_string(),
+                );
             }
             json!({"product": p})
         }
     };
     if !errors.is_empty() {
         let current = value.as_object().cloned().unwrap_or_default();
-        return render(&shared, &store, &current, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &shared,
+            &store,
+            &current,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     store.set_system_settings(value).await?;
     Ok(see_other("/custom_configs"))
