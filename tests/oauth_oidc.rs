@@ -128,7 +128,11 @@ fn handshake_refresh_and_revocation_against_oidc_provider_mock() {
         &format!("{}/oauth2/authorize", provider.base),
         &format!("{}/oauth2/token", provider.base),
     );
-    let server = common::Server::start(&app_dir, &["--refresh-margin", "1"]);
+    let upstream = format!("idp.test={}", provider.base);
+    let server = common::Server::start(
+        &app_dir,
+        &["--refresh-margin", "1", "--upstream", &upstream],
+    );
 
     let back = handshake_from_custom_configs(&server, &provider);
     // The setup flow has moved on past the authorization step.
@@ -166,13 +170,29 @@ fn handshake_refresh_and_revocation_against_oidc_provider_mock() {
     assert!(!contains(&raw, "s3cret-value-4711"));
     assert!(!status_text.contains(&stored.access_token) && !status_text.contains(&first_refresh));
     assert_eq!(userinfo(&provider, &stored.access_token), 200);
+    // An OAuth template against the provider's protected /userinfo succeeds.
+    let env = invoke(&server.base, "userinfo");
+    assert_eq!(env["status"], 200, "{env}");
+    assert!(env["response"].to_string().contains("alice"), "{env}");
 
-    // After expiry, asking for a token refreshes it first (single request, Basic fallback:
-    // this provider refuses client credentials in the body on refresh).
+    // After expiry…
     poll(Duration::from_secs(15), || {
         (userinfo(&provider, &stored.access_token) == 401).then_some(())
     })
     .expect("the provider's 5-second token should expire");
+    // The next template call refreshes first and succeeds.
+    let env = invoke(&server.base, "userinfo");
+    assert_eq!(env["status"], 200, "{env}");
+    let status = integration_status(&server.base, "default");
+    assert!(status["last_refresh_at"].is_i64(), "refreshed before the call: {status}");
+    assert_eq!(status["client_auth_method"], "basic", "{status}");
+    let after_template = rt
+        .block_on(store.tokens("default"))
+        .expect("read")
+        .expect("tokens");
+    assert_ne!(after_template.access_token, stored.access_token);
+    assert_eq!(userinfo(&provider, &after_template.access_token), 200);
+    // The library API the request layer uses hands out the current, valid token.
     let app = fdk_emu::app::load(&app_dir).expect("app").app;
     let manager = TokenManager::new(store.clone(), config_for(&server), http_async());
     let fresh = rt
@@ -180,7 +200,7 @@ fn handshake_refresh_and_revocation_against_oidc_provider_mock() {
         .expect("refreshed token");
     assert_ne!(
         fresh, stored.access_token,
-        "the expired token must be refreshed"
+        "the expired token was replaced"
     );
     assert_eq!(
         userinfo(&provider, &fresh),
@@ -223,7 +243,10 @@ fn handshake_refresh_and_revocation_against_oidc_provider_mock() {
             .unwrap_or("")
             .contains("invalid_grant")
     );
-    // A request needing the token fails at once, saying where to re-authorize.
+    // A template needing the token fails at once, saying where to re-authorize.
+    let env = invoke(&server.base, "userinfo");
+    assert_ne!(env["status"], 200, "{env}");
+    assert!(env.to_string().contains("/custom_configs"), "{env}");
     let err = rt
         .block_on(manager.access_token(&app, "default"))
         .expect_err("needs re-authorization");

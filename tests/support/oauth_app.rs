@@ -28,13 +28,15 @@ pub fn write_app(root: &Path, name: &str, manifest: &Value, oauth_config: &Value
 /// A platform 2.3 single-product app (no system settings step) with the single-form
 /// `oauth_config.json`, account level.
 pub fn single_form_app(root: &Path, authorize_url: &str, token_url: &str) -> PathBuf {
-    write_app(
+    let dir = write_app(
         root,
         "oauth-single",
         &json!({
             "platform-version": "2.3",
-            "product": {"freshdesk": {"location": {"ticket_sidebar": {
-                "url": "index.html", "icon": "styles/images/icon.svg"}}}},
+            "product": {"freshdesk": {
+                "location": {"ticket_sidebar": {
+                    "url": "index.html", "icon": "styles/images/icon.svg"}},
+                "requests": {"userinfo": {}}}},
             "whitelisted-domains": [],
             "engines": {"node": "18.20.8", "fdk": "9.8.1"}
         }),
@@ -46,7 +48,36 @@ pub fn single_form_app(root: &Path, authorize_url: &str, token_url: &str) -> Pat
             "token_type": "account",
             "options": {"scope": "openid profile", "customHeaders": {"X-Fdk-Emu-Test": "yes"}}
         }),
+    );
+    // An OAuth template against the provider's protected /userinfo; the tests route the
+    // host idp.test to the provider with --upstream.
+    let requests = json!({"userinfo": {
+        "schema": {
+            "method": "GET",
+            "host": "idp.test",
+            "path": "/userinfo",
+            "headers": {"Authorization": "Bearer <%= access_token %>"}
+        },
+        "options": {"isOAuth": true}
+    }});
+    std::fs::write(
+        dir.join("config/requests.json"),
+        serde_json::to_string_pretty(&requests).expect("json"),
     )
+    .expect("requests");
+    dir
+}
+
+/// `POST /dprouter` with `MKP-ROUTE: proxy`: invokes `template` and returns the envelope.
+pub fn invoke(base: &str, template: &str) -> Value {
+    http()
+        .post(format!("{base}/dprouter"))
+        .header("MKP-ROUTE", "proxy")
+        .json(&json!({"action": "invokeTemplate", "templateName": template,
+                      "data": {"context": {}}}))
+        .send()
+        .and_then(|r| r.json())
+        .expect("/dprouter proxy")
 }
 
 pub fn http() -> reqwest::blocking::Client {
