@@ -40,39 +40,53 @@ fn demo_with_agent() -> (tempfile::TempDir, std::path::PathBuf) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_handshake_by_clicking_and_agent_popup() {
     let (_tmp, dir) = demo_with_agent();
-    let server = tokio::task::spawn_blocking(move || {
-        common::Server::start(&dir, &["--demo-provider"])
-    })
-    .await
-    .expect("server");
+    let server =
+        tokio::task::spawn_blocking(move || common::Server::start(&dir, &["--demo-provider"]))
+            .await
+            .expect("server");
     let port = server.port;
     // `localhost`, the origin of the redirect URI, so the popup and its opener share it.
     let base = format!("http://localhost:{port}");
     let b = Browser::start("oauth_browser").await;
 
     // Account level: the authorization step page → the demo provider's consent page.
-    b.goto(&format!("{base}/custom_configs/authorize?integration=demo")).await;
-    b.css(r#"a[href^="/auth/index"]"#).await.click().await.expect("click Authorize link");
+    b.goto(&format!("{base}/custom_configs/authorize?integration=demo"))
+        .await;
+    b.css(r#"a[href^="/auth/index"]"#)
+        .await
+        .click()
+        .await
+        .expect("click Authorize link");
     let consent = b.css("#authorize").await;
     b.screenshot("demo-consent").await;
-    assert_eq!(b.path().await.split('?').next(), Some("/_demo/oauth/authorize"));
+    assert_eq!(
+        b.path().await.split('?').next(),
+        Some("/_demo/oauth/authorize")
+    );
     // The consent button has the focus and works with the keyboard.
     let focused = b
         .client
-        .execute("return document.activeElement && document.activeElement.id", vec![])
+        .execute(
+            "return document.activeElement && document.activeElement.id",
+            vec![],
+        )
         .await
         .expect("js");
     assert_eq!(focused, json!("authorize"));
     consent.send_keys("\u{E007}").await.expect("press Enter");
-    b.wait_js("!location.pathname.startsWith('/_demo')", Duration::from_secs(10))
-        .await;
+    b.wait_js(
+        "!location.pathname.startsWith('/_demo')",
+        Duration::from_secs(10),
+    )
+    .await;
     b.screenshot("after-authorize").await;
     let s = status(port, "demo").await;
     assert_eq!(s["authorized"], true, "{s}");
     assert_eq!(s["expires_in"].as_i64().map(|e| e <= 120), Some(true));
 
     // Agent level: a page of ours opens the handshake in a popup and listens for the tokens.
-    b.goto(&format!("{base}/custom_configs/authorize?integration=demo")).await;
+    b.goto(&format!("{base}/custom_configs/authorize?integration=demo"))
+        .await;
     let opener = b.client.window().await.expect("window");
     b.client
         .execute(
@@ -93,11 +107,17 @@ async fn account_handshake_by_clicking_and_agent_popup() {
             if let Some(w) = windows.into_iter().find(|w| *w != opener) {
                 break w;
             }
-            assert!(std::time::Instant::now() < deadline, "the popup did not open");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the popup did not open"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
-    b.client.switch_to_window(popup).await.expect("switch to popup");
+    b.client
+        .switch_to_window(popup)
+        .await
+        .expect("switch to popup");
     b.client
         .wait()
         .at_most(Duration::from_secs(10))
@@ -110,17 +130,34 @@ async fn account_handshake_by_clicking_and_agent_popup() {
     // The landing page posts the tokens and closes itself.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while b.client.windows().await.expect("windows").len() > 1 {
-        assert!(std::time::Instant::now() < deadline, "the popup did not close");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the popup did not close"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    b.client.switch_to_window(opener).await.expect("back to the opener");
-    let msgs = b.wait_js("window.__msgs.length > 0 && window.__msgs", Duration::from_secs(10)).await;
+    b.client
+        .switch_to_window(opener)
+        .await
+        .expect("back to the opener");
+    let msgs = b
+        .wait_js(
+            "window.__msgs.length > 0 && window.__msgs",
+            Duration::from_secs(10),
+        )
+        .await;
     let m = &msgs[0];
     assert_eq!(m["origin"], json!(base), "posted to our own origin only");
     assert_eq!(m["data"]["type"], "agent_oauth_handshake");
     assert_eq!(m["data"]["integration"], "agentdemo");
-    let access = m["data"]["tokens"]["access_token"].as_str().expect("access token").to_string();
-    let refresh = m["data"]["tokens"]["refresh_token"].as_str().expect("refresh token").to_string();
+    let access = m["data"]["tokens"]["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string();
+    let refresh = m["data"]["tokens"]["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
     // The agent's token works against the provider's protected API, from the page.
     let me = b
         .wait_js(

@@ -184,7 +184,10 @@ fn handshake_refresh_and_revocation_against_oidc_provider_mock() {
     let env = invoke(&server.base, "userinfo");
     assert_eq!(env["status"], 200, "{env}");
     let status = integration_status(&server.base, "default");
-    assert!(status["last_refresh_at"].is_i64(), "refreshed before the call: {status}");
+    assert!(
+        status["last_refresh_at"].is_i64(),
+        "refreshed before the call: {status}"
+    );
     assert_eq!(status["client_auth_method"], "basic", "{status}");
     let after_template = rt
         .block_on(store.tokens("default"))
@@ -198,10 +201,7 @@ fn handshake_refresh_and_revocation_against_oidc_provider_mock() {
     let fresh = rt
         .block_on(manager.access_token(&app, "default"))
         .expect("refreshed token");
-    assert_ne!(
-        fresh, stored.access_token,
-        "the expired token was replaced"
-    );
+    assert_ne!(fresh, stored.access_token, "the expired token was replaced");
     assert_eq!(
         userinfo(&provider, &fresh),
         200,

@@ -129,12 +129,24 @@ impl Sources for ServerSources<'_> {
     }
 
     async fn oauth_iparams(&self, integration: &str) -> Option<Map<String, Value>> {
-        self.tokens?.store().oauth_iparams(integration).await.ok().flatten()
+        self.tokens?
+            .store()
+            .oauth_iparams(integration)
+            .await
+            .ok()
+            .flatten()
     }
 
-    async fn access_token(&self, app: &Arc<App>, integration: &str) -> Result<String, TokenProblem> {
+    async fn access_token(
+        &self,
+        app: &Arc<App>,
+        integration: &str,
+    ) -> Result<String, TokenProblem> {
         match self.tokens {
-            Some(tm) => tm.access_token(app, integration).await.map_err(token_problem),
+            Some(tm) => tm
+                .access_token(app, integration)
+                .await
+                .map_err(token_problem),
             None => Err(TokenProblem::NeedsAuthorization(format!(
                 "integration '{integration}' is not authorized yet: open /custom_configs to authorize it"
             ))),

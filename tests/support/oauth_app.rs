@@ -73,8 +73,10 @@ pub fn invoke(base: &str, template: &str) -> Value {
     http()
         .post(format!("{base}/dprouter"))
         .header("MKP-ROUTE", "proxy")
-        .json(&json!({"action": "invokeTemplate", "templateName": template,
-                      "data": {"context": {}}}))
+        .json(
+            &json!({"action": "invokeTemplate", "templateName": template,
+                      "data": {"context": {}}}),
+        )
         .send()
         .and_then(|r| r.json())
         .expect("/dprouter proxy")
