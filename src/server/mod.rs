@@ -45,9 +45,11 @@ pub enum ServeError {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     status::configure(cfg);
     live::configure(cfg);
+    // iframe before pages: both serve under /_fdk-emu/, and the app client script
+    // (/_fdk-emu/client.js) must not be shadowed by the setup pages' /_fdk-emu/{file}.
+    iframe::configure(cfg);
     pages::configure(cfg);
     home::configure(cfg);
-    iframe::configure(cfg);
     // /dprouter: the oauth route first (OAuth module), then proxy, then the fallback.
     crate::oauth::configure(cfg);
     dprouter::configure_proxy(cfg);
