@@ -34,6 +34,19 @@ fn demo_with_agent() -> (tempfile::TempDir, std::path::PathBuf) {
     agent["token_type"] = json!("agent");
     v["integrations"]["agentdemo"] = agent;
     std::fs::write(&path, serde_json::to_string_pretty(&v).expect("json")).expect("write");
+    // A template using the agent's token, declared in the manifest.
+    let path = dir.join("config/requests.json");
+    let mut r: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let mut t = r["getProfile"].clone();
+    t["options"]["oauth"] = json!("agentdemo");
+    r["getProfileAgent"] = t;
+    std::fs::write(&path, serde_json::to_string_pretty(&r).expect("json")).expect("write");
+    let path = dir.join("manifest.json");
+    let mut m: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    m["modules"]["common"]["requests"]["getProfileAgent"] = json!({});
+    std::fs::write(&path, serde_json::to_string_pretty(&m).expect("json")).expect("write");
     (tmp, dir)
 }
 
@@ -83,6 +96,20 @@ async fn account_handshake_by_clicking_and_agent_popup() {
     let s = status(port, "demo").await;
     assert_eq!(s["authorized"], true, "{s}");
     assert_eq!(s["expires_in"].as_i64().map(|e| e <= 120), Some(true));
+
+    // The app's OAuth template now works from the app page (client.js → /dprouter).
+    b.goto(&format!("{base}/iframe/index.html")).await;
+    b.wait_js("document.getElementById('result').textContent === 'Ready.'", Duration::from_secs(10))
+        .await;
+    b.css("#profile").await.click().await.expect("click profile");
+    let shown = b
+        .wait_js(
+            "(function(t){return t.indexOf('getProfile 200') === 0 && t})(document.getElementById('result').textContent)",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(shown.as_str().unwrap_or("").contains("Demo User"), "{shown}");
+    b.screenshot("get-profile").await;
 
     // Agent level: a page of ours opens the handshake in a popup and listens for the tokens.
     b.goto(&format!("{base}/custom_configs/authorize?integration=demo"))
@@ -185,6 +212,57 @@ async fn account_handshake_by_clicking_and_agent_popup() {
         .expect("json");
     assert_eq!(r["action"], "refresh", "{r}");
     assert_ne!(r["tokens"]["access_token"], json!(access));
+
+    // The same through the client script: reAuthorize opens the popup, the tokens land in
+    // localStorage for this app and integration, and the agent template sends them.
+    b.goto(&format!("{base}/iframe/index.html")).await;
+    b.wait_js("document.getElementById('result').textContent === 'Ready.'", Duration::from_secs(10))
+        .await;
+    let opener = b.client.window().await.expect("window");
+    b.client
+        .execute(
+            r#"window.app.initialized().then(function (c) {
+                 window.__c = c;
+                 return c.interface.trigger('reAuthorize', {integration: 'agentdemo'});
+               }).then(function (r) { window.__reauth = r; });
+               return true;"#,
+            vec![],
+        )
+        .await
+        .expect("reAuthorize");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let popup = loop {
+        let windows = b.client.windows().await.expect("windows");
+        if let Some(w) = windows.into_iter().find(|w| *w != opener) {
+            break w;
+        }
+        assert!(std::time::Instant::now() < deadline, "reAuthorize opened no popup");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    b.client.switch_to_window(popup).await.expect("popup");
+    b.css("#authorize").await.click().await.expect("click Authorize");
+    b.client.switch_to_window(opener).await.expect("opener");
+    b.wait_js("window.__reauth && window.__reauth.integration === 'agentdemo'", Duration::from_secs(10))
+        .await;
+    let stored = b
+        .wait_js(
+            "Object.keys(localStorage).filter(function (k) { return /^fdk-emu:tokens:.*:agentdemo$/.test(k); }).map(function (k) { return JSON.parse(localStorage.getItem(k)); })[0]",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(stored["access_token"].as_str().is_some_and(|t| t.starts_with("demoat_")), "{stored}");
+    b.client
+        .execute(
+            r#"window.__c.request.invokeTemplate('getProfileAgent', {}).then(
+                 function (r) { window.__agent = r; }, function (e) { window.__agent = e; });
+               return true;"#,
+            vec![],
+        )
+        .await
+        .expect("invoke agent template");
+    let env = b.wait_js("window.__agent", Duration::from_secs(10)).await;
+    assert_eq!(env["status"], 200, "{env}");
+    assert!(env["response"].as_str().unwrap_or("").contains("Demo User"), "{env}");
     b.close().await;
     drop(server);
 }

@@ -231,6 +231,23 @@ fn states_forged_reused_and_expired_are_refused_without_a_token_request() {
         "retry link: {text}"
     );
 
+    // In an agent-level popup, the failure is also posted to the opener (our origin only).
+    let r = http.get(server.url("/auth/index?integration=beta")).send().expect("index");
+    let state = url::Url::parse(&location(&r, &server.base))
+        .expect("url")
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("state");
+    let text = http
+        .get(server.url(&format!("/auth/callback?error=access_denied&state={state}")))
+        .send()
+        .and_then(|r| r.text())
+        .expect("agent error callback");
+    assert!(text.contains(r#""type":"agent_oauth_handshake""#), "{text}");
+    assert!(text.contains(r#""error":{"message":"#) && text.contains("access_denied"));
+    assert!(text.contains("window.location.origin"));
+
     // Garbage from the token endpoint during the code exchange: a clear error page.
     mock.set(json!({"code": "garbage"}));
     let r = handshake(&server, "alpha");

@@ -81,6 +81,13 @@ pub struct ErrorPage<'a> {
 
 impl ErrorPage<'_> {
     pub fn render(self) -> HttpResponse {
+        self.render_for_opener(None)
+    }
+
+    /// In an agent-level popup, also tells the opening page (on our origin only) that the
+    /// handshake failed, so the app's `reAuthorize` promise rejects with the reason. The
+    /// popup stays open so the developer can read the page.
+    pub fn render_for_opener(self, opener_message: Option<&Value>) -> HttpResponse {
         let (provider_error, provider_description, provider_uri) = match self.provider_error {
             Some((e, d, u)) => (Some(e), d, u),
             None => (None, None, None),
@@ -97,6 +104,7 @@ impl ErrorPage<'_> {
                 "provider_error": provider_error,
                 "provider_description": provider_description,
                 "provider_uri": provider_uri,
+                "opener_message": opener_message.map(script_json),
             }),
         )
     }

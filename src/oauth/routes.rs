@@ -185,7 +185,7 @@ async fn auth_callback(
                 q.get("error_uri").cloned(),
             )),
         }
-        .render();
+        .render_for_opener(opener_error(&pending, error).as_ref());
     }
     let Some(code) = q.get("code").filter(|c| !c.is_empty()) else {
         return ErrorPage {
@@ -252,9 +252,21 @@ async fn auth_callback(
                 retry_url: Some(retry),
                 provider_error,
             }
-            .render()
+            .render_for_opener(opener_error(&pending, &e.to_string()).as_ref())
         }
     }
+}
+
+/// For agent-level popups: the failure message for the opener (`error.message`, the shape
+/// the client script expects).
+fn opener_error(pending: &Pending, message: &str) -> Option<Value> {
+    pending.agent.then(|| {
+        json!({
+            "type": "agent_oauth_handshake",
+            "integration": pending.integration,
+            "error": {"message": format!("authorizing \"{}\" failed: {message}", pending.integration)},
+        })
+    })
 }
 
 /// FDK's answer shape for the oauth route: `{status, headers, response}` with that status.
