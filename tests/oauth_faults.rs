@@ -41,7 +41,8 @@ fn multi_app(root: &Path, provider: &str) -> PathBuf {
         &json!({
             "platform-version": "3.0",
             "modules": {"common": {"location": {"full_page_app": {
-                "url": "index.html", "icon": "styles/images/icon.svg"}}}},
+                "url": "index.html", "icon": "styles/images/icon.svg"}}},
+                "support_ticket": {}},
             "engines": {"node": "18.20.8", "fdk": "9.8.1"}
         }),
         &json!({"integrations": {
