@@ -99,16 +99,26 @@ async fn account_handshake_by_clicking_and_agent_popup() {
 
     // The app's OAuth template now works from the app page (client.js → /dprouter).
     b.goto(&format!("{base}/iframe/index.html")).await;
-    b.wait_js("document.getElementById('result').textContent === 'Ready.'", Duration::from_secs(10))
-        .await;
-    b.css("#profile").await.click().await.expect("click profile");
+    b.wait_js(
+        "document.getElementById('result').textContent === 'Ready.'",
+        Duration::from_secs(10),
+    )
+    .await;
+    b.css("#profile")
+        .await
+        .click()
+        .await
+        .expect("click profile");
     let shown = b
         .wait_js(
             "(function(t){return t.indexOf('getProfile 200') === 0 && t})(document.getElementById('result').textContent)",
             Duration::from_secs(10),
         )
         .await;
-    assert!(shown.as_str().unwrap_or("").contains("Demo User"), "{shown}");
+    assert!(
+        shown.as_str().unwrap_or("").contains("Demo User"),
+        "{shown}"
+    );
     b.screenshot("get-profile").await;
 
     // Agent level: a page of ours opens the handshake in a popup and listens for the tokens.
@@ -216,8 +226,11 @@ async fn account_handshake_by_clicking_and_agent_popup() {
     // The same through the client script: reAuthorize opens the popup, the tokens land in
     // localStorage for this app and integration, and the agent template sends them.
     b.goto(&format!("{base}/iframe/index.html")).await;
-    b.wait_js("document.getElementById('result').textContent === 'Ready.'", Duration::from_secs(10))
-        .await;
+    b.wait_js(
+        "document.getElementById('result').textContent === 'Ready.'",
+        Duration::from_secs(10),
+    )
+    .await;
     let opener = b.client.window().await.expect("window");
     b.client
         .execute(
@@ -236,21 +249,36 @@ async fn account_handshake_by_clicking_and_agent_popup() {
         if let Some(w) = windows.into_iter().find(|w| *w != opener) {
             break w;
         }
-        assert!(std::time::Instant::now() < deadline, "reAuthorize opened no popup");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reAuthorize opened no popup"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     b.client.switch_to_window(popup).await.expect("popup");
-    b.css("#authorize").await.click().await.expect("click Authorize");
+    b.css("#authorize")
+        .await
+        .click()
+        .await
+        .expect("click Authorize");
     b.client.switch_to_window(opener).await.expect("opener");
-    b.wait_js("window.__reauth && window.__reauth.integration === 'agentdemo'", Duration::from_secs(10))
-        .await;
+    b.wait_js(
+        "window.__reauth && window.__reauth.integration === 'agentdemo'",
+        Duration::from_secs(10),
+    )
+    .await;
     let stored = b
         .wait_js(
             "Object.keys(localStorage).filter(function (k) { return /^fdk-emu:tokens:.*:agentdemo$/.test(k); }).map(function (k) { return JSON.parse(localStorage.getItem(k)); })[0]",
             Duration::from_secs(5),
         )
         .await;
-    assert!(stored["access_token"].as_str().is_some_and(|t| t.starts_with("demoat_")), "{stored}");
+    assert!(
+        stored["access_token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("demoat_")),
+        "{stored}"
+    );
     b.client
         .execute(
             r#"window.__c.request.invokeTemplate('getProfileAgent', {}).then(
@@ -262,7 +290,10 @@ async fn account_handshake_by_clicking_and_agent_popup() {
         .expect("invoke agent template");
     let env = b.wait_js("window.__agent", Duration::from_secs(10)).await;
     assert_eq!(env["status"], 200, "{env}");
-    assert!(env["response"].as_str().unwrap_or("").contains("Demo User"), "{env}");
+    assert!(
+        env["response"].as_str().unwrap_or("").contains("Demo User"),
+        "{env}"
+    );
     b.close().await;
     drop(server);
 }

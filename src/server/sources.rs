@@ -5,28 +5,27 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::Shared;
 use crate::app::{App, Generation, TokenType};
 use crate::invoke::{Iparams, Sources, TokenProblem};
 use crate::oauth::{TokenError, TokenManager};
+use crate::store::Store;
 
 /// Borrowed per request from the server's shared state.
 pub struct ServerSources<'a> {
-    #[allow(dead_code)]
-    shared: &'a Shared,
+    store: &'a Store,
     /// The token lifecycle; `None` only where a handler has no use for tokens.
     tokens: Option<&'a TokenManager>,
 }
 
 impl<'a> ServerSources<'a> {
-    pub fn new(shared: &'a Shared) -> ServerSources<'a> {
+    pub fn new(store: &'a Store) -> ServerSources<'a> {
         ServerSources {
-            shared,
+            store,
             tokens: None,
         }
     }
 
-    /// Adds the token lifecycle (OAuth templates, `isAuthorized`).
+    /// Adds the token lifecycle (OAuth templates).
     pub fn with_tokens(mut self, tokens: &'a TokenManager) -> ServerSources<'a> {
         self.tokens = Some(tokens);
         self
@@ -35,12 +34,9 @@ impl<'a> ServerSources<'a> {
     /// Whether an account-level integration has a usable grant: tokens stored and not marked
     /// "needs re-authorization".
     pub async fn is_authorized(&self, _app: &Arc<App>, integration: &str) -> bool {
-        let Some(tm) = self.tokens else {
-            return false;
-        };
-        let store = tm.store();
-        let has_tokens = matches!(store.tokens(integration).await, Ok(Some(_)));
-        let needs_reauth = store
+        let has_tokens = matches!(self.store.tokens(integration).await, Ok(Some(_)));
+        let needs_reauth = self
+            .store
             .oauth_status(integration)
             .await
             .map(|s| s.needs_reauth.is_some())
@@ -121,20 +117,29 @@ impl<'a> ServerSources<'a> {
 
 impl Sources for ServerSources<'_> {
     async fn iparams(&self) -> Result<Iparams, String> {
-        Ok(Iparams::default())
+        let values = self
+            .store
+            .iparams()
+            .await
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        let secure = if values.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .secure_iparam_names()
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        Ok(Iparams { values, secure })
     }
 
     async fn current_host(&self) -> Option<Value> {
-        None
+        self.store.system_settings().await.ok().flatten()
     }
 
     async fn oauth_iparams(&self, integration: &str) -> Option<Map<String, Value>> {
-        self.tokens?
-            .store()
-            .oauth_iparams(integration)
-            .await
-            .ok()
-            .flatten()
+        self.store.oauth_iparams(integration).await.ok().flatten()
     }
 
     async fn access_token(
