@@ -41,8 +41,11 @@ fn multi_app(root: &Path, provider: &str) -> PathBuf {
         "oauth-multi",
         &json!({
             "platform-version": "3.0",
-            "modules": {"common": {"location": {"full_page_app": {
-                "url": "index.html", "icon": "styles/images/icon.svg"}}}},
+            "modules": {
+                "common": {"location": {"full_page_app": {
+                    "url": "index.html", "icon": "styles/images/icon.svg"}}},
+                "support_ticket": {}
+            },
             "engines": {"node": "18.20.8", "fdk": "9.8.1"}
         }),
         &json!({"integrations": {
@@ -56,7 +59,7 @@ fn multi_app(root: &Path, provider: &str) -> PathBuf {
                 "token_url": format!("{provider}/token"),
                 "token_type": "account",
                 "options": {"scope": "read", "customHeaders": {"X-Tenant": "<%= oauth_iparams.tenant %>"}},
-                "oauth_iparams": {"tenant": {"display_name": "Tenant", "type": "text", "required": true}}
+                "oauth_iparams": {"tenant": {"display_name": "Tenant", "description": "Your tenant's name", "type": "text", "required": true}}
             },
         }}),
     )
