@@ -333,7 +333,7 @@ fn each_error_row_of_the_envelope_table() {
         &env,
         400,
         "APP",
-        &["'nope'", "not found", "declared templates: echo, ping"],
+        &["'nope'", "not found", "declared templates: echo, status"],
     );
     let env = invoke(&server, call("notDeclared", json!({})));
     check(
@@ -471,7 +471,7 @@ fn front_end_files_client_script_and_home_page() {
     assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
     let html = r.text().unwrap_or_default();
     assert!(
-        html.contains(r#"<script src="/_fdk-emu/client.js"></script>"#),
+        html.contains(r#"<script src="/_fdk-emu/app/client.js"></script>"#),
         "{html}"
     );
     assert!(!html.contains("{{{appclient}}}"));
@@ -507,7 +507,7 @@ fn front_end_files_client_script_and_home_page() {
         );
     }
     // The client script.
-    let r = get("/_fdk-emu/client.js");
+    let r = get("/_fdk-emu/app/client.js");
     assert_eq!(r.status(), 200);
     let js = r.text().unwrap_or_default();
     assert!(

@@ -350,3 +350,80 @@ async fn acknowledged_writes_survive_sigkill() {
         "the fields of one write belong together"
     );
 }
+
+#[tokio::test]
+async fn custom_configs_leads_through_oauth_iparams_to_authorization() {
+    let (_tmp, app) = copy_app("oauth-params");
+    let server = Server::start(&app, &[]);
+    let c = client();
+    let location = |r: &reqwest::Response| {
+        r.headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Literal client values in the file: the client step is done, the parameters are next.
+    let r = c
+        .get(server.url("/custom_configs"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 302);
+    assert_eq!(location(&r), "/oauth_iparams?integration=default");
+    let page = c
+        .get(server.url("/oauth_iparams?integration=default"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Tenant") && page.contains("The subdomain of your tracker account."));
+    let r = c
+        .post(server.url("/oauth_iparams?integration=default"))
+        .form(&[("tenant", ""), ("signing_key", "SIGN-SECRET-3")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.expect("html");
+    assert!(html.contains("This field is required.") && !html.contains("SIGN-SECRET-3"));
+    let r = c
+        .post(server.url("/oauth_iparams?integration=default"))
+        .form(&[("tenant", "acme"), ("signing_key", "SIGN-SECRET-3")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 303);
+    let r = c
+        .get(server.url("/custom_configs"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        location(&r),
+        "/custom_configs/authorize?integration=default"
+    );
+    // Editing keeps the secure parameter when it is left empty.
+    let r = c
+        .post(server.url("/oauth_iparams?integration=default"))
+        .form(&[("tenant", "acme2"), ("signing_key", "")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 303);
+    drop(server);
+    let store = fdk_emu::store::Store::open_with_key(
+        &db_path(&app),
+        fdk_emu::store::crypto::parse_hex_key(common::TEST_KEY).expect("key"),
+    )
+    .expect("open");
+    let v = store
+        .oauth_iparams("default")
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(v["tenant"], "acme2");
+    assert_eq!(v["signing_key"], "SIGN-SECRET-3");
+}

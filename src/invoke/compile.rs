@@ -74,7 +74,7 @@ pub enum CompileError {
 /// call that uses it gets the message, and other templates still work.
 #[derive(Debug, Default)]
 pub struct CompiledApp {
-    pub templates: HashMap<String, Result<Arc<Compiled>, CompileError>>,
+    pub templates: HashMap<String, Result<Arc<Compiled>, Arc<CompileError>>>,
 }
 
 impl CompiledApp {
@@ -82,25 +82,28 @@ impl CompiledApp {
         let templates = app
             .templates
             .iter()
-            .map(|(name, t)| (name.clone(), compile(app, t).map(Arc::new)))
+            .map(|(name, t)| {
+                let c = compile(app, t).map(Arc::new).map_err(|e| Arc::new(*e));
+                (name.clone(), c)
+            })
             .collect();
         CompiledApp { templates }
     }
 }
 
-fn field(template: &str, name: String, src: &str) -> Result<Field, CompileError> {
+fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileError>> {
     match template::parse(src) {
         Ok(t) => Ok(Field { name, template: t }),
-        Err(error) => Err(CompileError::Parse {
+        Err(error) => Err(Box::new(CompileError::Parse {
             template: template.to_string(),
             excerpt: error.excerpt(src),
             field: name,
             error,
-        }),
+        })),
     }
 }
 
-fn compile(app: &App, t: &RequestTemplate) -> Result<Compiled, CompileError> {
+fn compile(app: &App, t: &RequestTemplate) -> Result<Compiled, Box<CompileError>> {
     let name = &t.name;
     let method = match t.method.as_str() {
         "GET" => Method::GET,
@@ -109,19 +112,20 @@ fn compile(app: &App, t: &RequestTemplate) -> Result<Compiled, CompileError> {
         "PATCH" => Method::PATCH,
         "DELETE" => Method::DELETE,
         other => {
-            return Err(CompileError::Method {
+            return Err(Box::new(CompileError::Method {
                 template: name.clone(),
                 method: other.to_string(),
-            });
+            }));
         }
     };
     let mut headers = Vec::with_capacity(t.headers.len());
     for (k, v) in &t.headers {
-        let header =
-            HeaderName::from_bytes(k.trim().as_bytes()).map_err(|_| CompileError::HeaderName {
+        let header = HeaderName::from_bytes(k.trim().as_bytes()).map_err(|_| {
+            Box::new(CompileError::HeaderName {
                 template: name.clone(),
                 header: k.clone(),
-            })?;
+            })
+        })?;
         headers.push((header, field(name, format!("headers.{k}"), v)?));
     }
     let mut query = Vec::with_capacity(t.query.len());
@@ -156,11 +160,11 @@ fn compile(app: &App, t: &RequestTemplate) -> Result<Compiled, CompileError> {
                     } else {
                         format!(" (defined: {})", names.join(", "))
                     };
-                    return Err(CompileError::UnknownIntegration {
+                    return Err(Box::new(CompileError::UnknownIntegration {
                         template: name.clone(),
                         integration,
                         defined,
-                    });
+                    }));
                 }
             }
         }

@@ -113,14 +113,14 @@ pub enum InvokeError {
         declared: String,
     },
     #[error("Error while substituting the templates: {0}")]
-    Compile(CompileError),
+    Compile(Arc<CompileError>),
     #[error(
         "Error while substituting the templates: template '{template}', schema.{field}: {error}"
     )]
     Substitution {
         template: String,
         field: String,
-        error: crate::template::RenderError,
+        error: Box<crate::template::RenderError>,
     },
     #[error("template '{template}': {error}")]
     Url {
@@ -446,7 +446,7 @@ impl Invoker {
                 .map_err(|error| InvokeError::Substitution {
                     template: t.name.clone(),
                     field: f.name.clone(),
-                    error,
+                    error: Box::new(error),
                 })
         };
         let host = render(&t.host)?;

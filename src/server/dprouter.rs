@@ -13,6 +13,7 @@ use serde_json::json;
 use super::Shared;
 use super::sources::ServerSources;
 use crate::invoke::{InvokeRequest, Invoker};
+use crate::store::Store;
 
 /// Largest body accepted on `/dprouter`: the call's `body` travels in it.
 pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -54,7 +55,9 @@ fn bad_request(status: u16, message: String) -> HttpResponse {
 async fn proxy(
     mut payload: web::Payload,
     shared: web::Data<Shared>,
+    store: web::Data<Store>,
     invoker: web::Data<Invoker>,
+    tokens: web::Data<crate::oauth::TokenManager>,
     _req: HttpRequest,
 ) -> HttpResponse {
     let mut body = web::BytesMut::new();
@@ -79,7 +82,7 @@ async fn proxy(
     };
     let app = shared.app();
     let template = call.template.clone();
-    let sources = ServerSources::new(&shared);
+    let sources = ServerSources::new(&store).with_tokens(&tokens);
     let outcome = invoker.invoke(&app, call, &sources).await;
     eprintln!("{}", outcome.log_line(&template));
     HttpResponse::Ok().json(&outcome.envelope)

@@ -6,7 +6,9 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use super::Shared;
-use crate::app::IparamsPage;
+use super::pages::progress::StepState;
+use super::pages::setup_progress;
+use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home));
@@ -32,7 +34,7 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn home(shared: web::Data<Shared>) -> HttpResponse {
+async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpResponse {
     let app = shared.app();
     let report = shared.report();
     let errors = report.errors().count();
@@ -85,30 +87,30 @@ async fn home(shared: web::Data<Shared>) -> HttpResponse {
     h.push_str("<p>Details: <a href=\"/api/status\">/api/status</a></p></section>");
 
     h.push_str("<section id=\"setup\"><h2>Setup</h2><ol>");
-    if app.manifest.generation == crate::app::Generation::V3 {
-        h.push_str(
-            "<li><a href=\"/system_settings\">System settings</a>: modules and account URLs</li>",
-        );
-    }
-    for i in app.oauth.iter().flat_map(|o| o.integrations.values()) {
-        h.push_str(&format!(
-            "<li>OAuth <b>{}</b>: <a href=\"/oauth_configs?integration={}\">client credentials</a>",
-            esc(&i.display_name),
-            enc(&i.name)
-        ));
-        if !i.oauth_iparams.is_empty() {
-            h.push_str(&format!(
-                " · <a href=\"/oauth_iparams?integration={}\">OAuth parameters</a>",
-                enc(&i.name)
-            ));
+    match setup_progress(&app, &store).await {
+        Ok(progress) => {
+            for step in &progress.steps {
+                let done = step.state == StepState::Done;
+                h.push_str(&format!(
+                    "<li class=\"{}\"><a href=\"{}\">{}</a>: {}{}</li>",
+                    if done { "ok" } else { "warn" },
+                    esc(&step.url),
+                    esc(&step.title),
+                    if done { "done" } else { "to do" },
+                    step.note
+                        .as_deref()
+                        .map(|n| format!(" ({})", esc(n)))
+                        .unwrap_or_default()
+                ));
+            }
+            if progress.steps.is_empty() {
+                h.push_str("<li>Nothing to set up.</li>");
+            }
         }
-        h.push_str(&format!(
-            " · <a href=\"/auth/index?integration={}\">authorize</a></li>",
-            enc(&i.name)
-        ));
-    }
-    if !matches!(app.iparams, IparamsPage::None) {
-        h.push_str("<li><a href=\"/custom_configs\">Installation parameters</a></li>");
+        Err(e) => h.push_str(&format!(
+            "<li class=\"bad\">The store cannot be read: {}</li>",
+            esc(&e.to_string())
+        )),
     }
     h.push_str("</ol></section>");
 

@@ -1,5 +1,5 @@
 //! The app's front end: `GET /iframe/<path>` serves `app/`, `GET /iframe/api` is FDK's app
-//! descriptor for product pages, and `/_fdk-emu/client.js` is the script `{{{appclient}}}`
+//! descriptor for product pages, and `/_fdk-emu/app/client.js` is the script `{{{appclient}}}`
 //! stands for.
 
 use std::path::{Component, Path, PathBuf};
@@ -12,16 +12,17 @@ use super::Shared;
 use super::live::RELOAD_HOOK;
 use super::sources::ServerSources;
 use crate::app::{App, TokenType};
+use crate::store::Store;
 
 /// The client script, embedded in the binary.
-pub const CLIENT_JS: &str = include_str!("../../assets/client.js");
+pub const CLIENT_JS: &str = include_str!("../../assets/app-client.js");
 /// Where the client script is served; what `{{{appclient}}}` becomes.
-pub const CLIENT_PATH: &str = "/_fdk-emu/client.js";
+pub const CLIENT_PATH: &str = "/_fdk-emu/app/client.js";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/iframe/api", web::get().to(api))
         .route(CLIENT_PATH, web::get().to(client_js))
-        .route("/_fdk-emu/app.json", web::get().to(client_config))
+        .route("/_fdk-emu/app/config.json", web::get().to(client_config))
         .route("/iframe/{path:.*}", web::get().to(file));
 }
 
@@ -80,9 +81,13 @@ pub fn client_config_value(app: &App) -> Value {
 }
 
 /// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
-async fn api(shared: web::Data<Shared>) -> HttpResponse {
+async fn api(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    tokens: web::Data<crate::oauth::TokenManager>,
+) -> HttpResponse {
     let app = shared.app();
-    let sources = ServerSources::new(&shared);
+    let sources = ServerSources::new(&store).with_tokens(&tokens);
     let descriptor = sources.descriptor(&app).await;
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))

@@ -5,24 +5,43 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::Shared;
 use crate::app::{App, Generation, TokenType};
 use crate::invoke::{Iparams, Sources, TokenProblem};
+use crate::oauth::{TokenError, TokenManager};
+use crate::store::Store;
 
 /// Borrowed per request from the server's shared state.
 pub struct ServerSources<'a> {
-    #[allow(dead_code)]
-    shared: &'a Shared,
+    store: &'a Store,
+    /// The token lifecycle; `None` only where a handler has no use for tokens.
+    tokens: Option<&'a TokenManager>,
 }
 
 impl<'a> ServerSources<'a> {
-    pub fn new(shared: &'a Shared) -> ServerSources<'a> {
-        ServerSources { shared }
+    pub fn new(store: &'a Store) -> ServerSources<'a> {
+        ServerSources {
+            store,
+            tokens: None,
+        }
     }
 
-    /// Whether an account-level integration has a usable grant.
-    pub async fn is_authorized(&self, _app: &Arc<App>, _integration: &str) -> bool {
-        false
+    /// Adds the token lifecycle (OAuth templates).
+    pub fn with_tokens(mut self, tokens: &'a TokenManager) -> ServerSources<'a> {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Whether an account-level integration has a usable grant: tokens stored and not marked
+    /// "needs re-authorization".
+    pub async fn is_authorized(&self, _app: &Arc<App>, integration: &str) -> bool {
+        let has_tokens = matches!(self.store.tokens(integration).await, Ok(Some(_)));
+        let needs_reauth = self
+            .store
+            .oauth_status(integration)
+            .await
+            .map(|s| s.needs_reauth.is_some())
+            .unwrap_or(true);
+        has_tokens && !needs_reauth
     }
 
     /// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
@@ -98,35 +117,76 @@ impl<'a> ServerSources<'a> {
 
 impl Sources for ServerSources<'_> {
     async fn iparams(&self) -> Result<Iparams, String> {
-        Ok(Iparams::default())
+        let values = self
+            .store
+            .iparams()
+            .await
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        let secure = if values.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .secure_iparam_names()
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        Ok(Iparams { values, secure })
     }
 
     async fn current_host(&self) -> Option<Value> {
-        None
+        self.store.system_settings().await.ok().flatten()
     }
 
-    async fn oauth_iparams(&self, _integration: &str) -> Option<Map<String, Value>> {
-        None
+    async fn oauth_iparams(&self, integration: &str) -> Option<Map<String, Value>> {
+        self.store.oauth_iparams(integration).await.ok().flatten()
     }
 
     async fn access_token(
         &self,
-        _app: &Arc<App>,
+        app: &Arc<App>,
         integration: &str,
     ) -> Result<String, TokenProblem> {
-        Err(TokenProblem::NeedsAuthorization(format!(
-            "integration '{integration}' is not authorized yet: open /custom_configs to authorize it"
-        )))
+        match self.tokens {
+            Some(tm) => tm
+                .access_token(app, integration)
+                .await
+                .map_err(token_problem),
+            None => Err(TokenProblem::NeedsAuthorization(format!(
+                "integration '{integration}' is not authorized yet: open /custom_configs to authorize it"
+            ))),
+        }
     }
 
     async fn refresh_after_unauthorized(
         &self,
-        _app: &Arc<App>,
+        app: &Arc<App>,
         integration: &str,
-        _used: &str,
+        used: &str,
     ) -> Result<String, TokenProblem> {
-        Err(TokenProblem::NeedsAuthorization(format!(
-            "integration '{integration}' needs to be authorized again: open /custom_configs"
-        )))
+        match self.tokens {
+            Some(tm) => tm
+                .refresh_after_unauthorized(app, integration, used)
+                .await
+                .map_err(token_problem),
+            None => Err(TokenProblem::NeedsAuthorization(format!(
+                "integration '{integration}' needs to be authorized again: open /custom_configs"
+            ))),
+        }
+    }
+}
+
+/// The OAuth layer's error as the request layer classifies it; the message says which
+/// integration and where to (re-)authorize.
+fn token_problem(e: TokenError) -> TokenProblem {
+    let message = e.to_string();
+    match e {
+        TokenError::NotAuthorized { .. } | TokenError::NeedsReauthorization { .. } => {
+            TokenProblem::NeedsAuthorization(message)
+        }
+        TokenError::Transient { .. } => TokenProblem::Transient(message),
+        TokenError::UnknownIntegration { .. } | TokenError::Setup { .. } => {
+            TokenProblem::Unknown(message)
+        }
     }
 }

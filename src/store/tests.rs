@@ -397,3 +397,22 @@ async fn debug_output_masks_secrets() {
     let d = format!("{t:?}");
     assert!(!d.contains("tok3n") && !d.contains("r3fr3sh"));
 }
+
+#[test]
+fn locked_file_is_reported_as_locked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store.sqlite");
+    drop(Store::open_with_key(&path, KEY).expect("create"));
+    // Another program holds the write lock for longer than the busy timeout.
+    let mut other = Connection::open(&path).expect("open");
+    let tx = other
+        .transaction_with_behavior(TransactionBehavior::Exclusive)
+        .expect("lock");
+    let err = Store::open_with_key(&path, KEY).expect_err("locked");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("locked by another program"),
+        "{err}"
+    );
+    drop(tx);
+}

@@ -302,7 +302,7 @@ pub fn from_form(
             Some(IparamType::Multiselect) => {
                 Value::Array(all.iter().map(|s| Value::String(s.to_string())).collect())
             }
-            Some(IparamType::Checkbox) => Value::Bool(all.iter().any(|v| *v == "true")),
+            Some(IparamType::Checkbox) => Value::Bool(all.contains(&"true")),
             _ => match all.first() {
                 Some(s) => Value::String(s.to_string()),
                 None => continue,

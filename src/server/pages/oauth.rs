@@ -46,30 +46,36 @@ fn find(shared: &Shared, q: &IntegrationQuery) -> Result<Integration, PageError>
     })
 }
 
-fn field(
-    name: &str,
-    label: &str,
-    help: &str,
-    value: &str,
+/// One text or password input of these pages.
+struct Input<'a> {
+    name: &'a str,
+    label: &'a str,
+    help: &'a str,
+    value: &'a str,
     secure: bool,
+    /// A secret is stored: show it as set and keep it when left empty.
     secure_set: bool,
     required: bool,
-    error: Option<&String>,
-) -> Value {
-    json!({
-        "name": name,
-        "id": format!("f-{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")),
-        "label": label,
-        "help": help,
-        "kind": "text",
-        "input_type": if secure { "password" } else { "text" },
-        "value": if secure { "" } else { value },
-        "secure": secure,
-        "secure_set": secure_set,
-        "required": required,
-        "placeholder": if secure_set { "Stored (leave empty to keep)" } else { "" },
-        "error": error,
-    })
+    error: Option<&'a String>,
+}
+
+impl Input<'_> {
+    fn view(&self) -> Value {
+        json!({
+            "name": self.name,
+            "id": format!("f-{}", self.name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")),
+            "label": self.label,
+            "help": self.help,
+            "kind": "text",
+            "input_type": if self.secure { "password" } else { "text" },
+            "value": if self.secure { "" } else { self.value },
+            "secure": self.secure,
+            "secure_set": self.secure_set,
+            "required": self.required,
+            "placeholder": if self.secure_set { "Stored (leave empty to keep)" } else { "" },
+            "error": self.error,
+        })
+    }
 }
 
 fn action(path: &str, integration: &str) -> String {
@@ -99,26 +105,28 @@ async fn render_config(
     .await?;
     let from_file = is_literal(&i.client_id) && is_literal(&i.client_secret);
     let fields = vec![
-        field(
-            "client_id",
-            "Client ID",
-            "The OAuth client (application) ID issued by the provider.",
-            client_id,
-            false,
-            false,
-            true,
-            errors.get("client_id"),
-        ),
-        field(
-            "client_secret",
-            "Client secret",
-            "Stored encrypted; never shown again.",
-            "",
-            true,
-            secret_set,
-            true,
-            errors.get("client_secret"),
-        ),
+        Input {
+            name: "client_id",
+            label: "Client ID",
+            help: "The OAuth client (application) ID issued by the provider.",
+            value: client_id,
+            secure: false,
+            secure_set: false,
+            required: true,
+            error: errors.get("client_id"),
+        }
+        .view(),
+        Input {
+            name: "client_secret",
+            label: "Client secret",
+            help: "Stored encrypted; never shown again.",
+            value: "",
+            secure: true,
+            secure_set: secret_set,
+            required: true,
+            error: errors.get("client_secret"),
+        }
+        .view(),
     ];
     let intro = format!(
         "Register {} as the redirect URI with the provider, then enter the client it issued. {}",
@@ -272,16 +280,17 @@ async fn render_iparams(
             } else {
                 &p.display_name
             };
-            field(
-                &p.name,
+            Input {
+                name: &p.name,
                 label,
-                &p.description,
-                v,
-                p.secure,
-                set,
-                p.required,
-                errors.get(&p.name),
-            )
+                help: &p.description,
+                value: v,
+                secure: p.secure,
+                secure_set: set,
+                required: p.required,
+                error: errors.get(&p.name),
+            }
+            .view()
         })
         .collect();
     let ctx = with(

@@ -26,7 +26,7 @@
 
   function config() {
     if (!configPromise) {
-      configPromise = getJSON('/_fdk-emu/app.json').catch(function (e) {
+      configPromise = getJSON('/_fdk-emu/app/config.json').catch(function (e) {
         configPromise = null;
         throw e;
       });
