@@ -167,11 +167,10 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, file: &str, kind: SchemaKind, value: &Val
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 // One diagnostic per unknown key, each at its key.
                 for prop in unexpected {
-                    let mut f = Fill {
+                    let f = Fill {
                         property: prop.clone(),
                         ..fill.clone()
                     };
-                    f.property = prop.clone();
                     let msg = annotation("x-message", "x-messages")
                         .unwrap_or_else(|| "`{path}` has an unknown key \"{property}\"".into());
                     let hint = annotation("x-hint", "x-hints");
