@@ -67,7 +67,9 @@ pub struct RunArgs {
     pub demo_provider: bool,
 
     /// Send the requests of templates whose host is HOST to URL instead (repeatable), e.g.
-    /// --upstream api.example.com=http://127.0.0.1:8001 to test against a local mock.
+    /// --upstream api.example.com=http://127.0.0.1:8001 to test against a local mock. The same
+    /// map can live in the app folder's fdk-emu.json:
+    /// {"upstreams": {"api.example.com": "http://127.0.0.1:8001"}} (the command line wins).
     #[arg(long = "upstream", value_name = "HOST=URL")]
     pub upstreams: Vec<String>,
 

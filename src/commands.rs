@@ -63,7 +63,8 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
 /// Resolves the run configuration: flags first, then FDK's environment variable and the
 /// app's `.fdk/configs.json`, then defaults.
 fn config_from(args: &RunArgs, root: &Path) -> Result<Config, String> {
-    let mut upstreams = Vec::new();
+    // The project file first, so that --upstream on the command line wins.
+    let mut upstreams = project_upstreams(root)?;
     for spec in &args.upstreams {
         let (host, url) = spec.split_once('=').ok_or_else(|| {
             format!(
@@ -94,6 +95,45 @@ fn config_from(args: &RunArgs, root: &Path) -> Result<Config, String> {
         response_limit: !args.no_response_limit,
         refresh_margin: Duration::from_secs(args.refresh_margin),
     })
+}
+
+/// The name of fdk-emu's own project configuration file, in the app folder.
+pub const PROJECT_CONFIG: &str = "fdk-emu.json";
+
+/// `upstreams` of `<app>/fdk-emu.json`: `{"upstreams": {"api.example.com": "http://127.0.0.1:8001"}}`.
+/// A missing file is fine; a broken one is an error that names the file and the entry.
+fn project_upstreams(root: &Path) -> Result<Vec<(String, url::Url)>, String> {
+    let path = root.join(PROJECT_CONFIG);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
+    let Some(map) = v.get("upstreams") else {
+        return Ok(Vec::new());
+    };
+    let map = map.as_object().ok_or_else(|| {
+        format!(
+            "{}: \"upstreams\" must be an object such as {{\"api.example.com\": \"http://127.0.0.1:8001\"}}",
+            path.display()
+        )
+    })?;
+    let mut out = Vec::new();
+    for (host, url) in map {
+        let text = url
+            .as_str()
+            .ok_or_else(|| format!("{}: upstreams.{host} must be a URL string", path.display()))?;
+        let url = url::Url::parse(text).map_err(|e| {
+            format!(
+                "{}: upstreams.{host}: {text} is not a URL ({e})",
+                path.display()
+            )
+        })?;
+        out.push((host.trim().to_ascii_lowercase(), url));
+    }
+    Ok(out)
 }
 
 /// `request.timeout` of `<app>/.fdk/configs.json` (FDK's `fdk config set --scope local`).
@@ -146,10 +186,17 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let config = match listener.local_addr() {
+    let mut config = match listener.local_addr() {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
+    if config.demo_provider {
+        // The demo app's templates call api.demo-provider.test: route it to /_demo/api.
+        let (host, url) = crate::oauth::demo_upstream(&config);
+        if !config.upstreams.iter().any(|(h, _)| *h == host) {
+            config.upstreams.push((host, url));
+        }
+    }
     let shared = Arc::new(Shared::new(config, loaded.app, report));
     let system = actix_web::rt::System::new();
     let ready = {

@@ -1,0 +1,208 @@
+//! Request templates parsed once per app snapshot.
+//!
+//! The snapshot is immutable and swapped whole by the watcher, so the compiled form of its
+//! templates is built lazily for the first call that sees a new snapshot and then reused by
+//! every call: a request renders prepared templates and never parses text.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use arc_swap::ArcSwapOption;
+use reqwest::Method;
+use reqwest::header::HeaderName;
+
+use crate::app::oauth_config::SINGLE_INTEGRATION;
+use crate::app::{App, RequestTemplate, TokenType};
+use crate::template::{self, ParseError, Template};
+
+/// One string of a template, parsed, with the name of the field it came from.
+#[derive(Debug)]
+pub struct Field {
+    /// `host`, `path`, `headers.Authorization`, `query.page`: used in error messages.
+    pub name: String,
+    pub template: Template,
+}
+
+/// Which OAuth integration a template uses and who holds its tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthUse {
+    pub integration: String,
+    pub token_type: TokenType,
+}
+
+#[derive(Debug)]
+pub struct Compiled {
+    pub name: String,
+    pub method: Method,
+    pub protocol: String,
+    pub host: Field,
+    pub path: Field,
+    pub headers: Vec<(HeaderName, Field)>,
+    pub query: Vec<(String, Field)>,
+    pub max_attempts: u32,
+    pub retry_delay_ms: u64,
+    pub oauth: Option<OAuthUse>,
+}
+
+/// Why a template cannot be used at all, whatever the call. Found once per snapshot.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CompileError {
+    #[error(
+        "template '{template}', schema.{field}: the text is not a valid template: {error}\n{excerpt}"
+    )]
+    Parse {
+        template: String,
+        field: String,
+        error: ParseError,
+        excerpt: String,
+    },
+    #[error("template '{template}': method `{method}` is not one of GET, POST, PUT, PATCH, DELETE")]
+    Method { template: String, method: String },
+    #[error("template '{template}': `{header}` is not a valid HTTP header name")]
+    HeaderName { template: String, header: String },
+    #[error(
+        "template '{template}' uses OAuth integration '{integration}', which config/oauth_config.json does not define{defined}"
+    )]
+    UnknownIntegration {
+        template: String,
+        integration: String,
+        defined: String,
+    },
+}
+
+/// The compiled templates of one snapshot. A template that failed keeps its error, so the
+/// call that uses it gets the message, and other templates still work.
+#[derive(Debug, Default)]
+pub struct CompiledApp {
+    pub templates: HashMap<String, Result<Arc<Compiled>, Arc<CompileError>>>,
+}
+
+impl CompiledApp {
+    pub fn new(app: &App) -> CompiledApp {
+        let templates = app
+            .templates
+            .iter()
+            .map(|(name, t)| {
+                let c = compile(app, t).map(Arc::new).map_err(|e| Arc::new(*e));
+                (name.clone(), c)
+            })
+            .collect();
+        CompiledApp { templates }
+    }
+}
+
+fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileError>> {
+    match template::parse(src) {
+        Ok(t) => Ok(Field { name, template: t }),
+        Err(error) => Err(Box::new(CompileError::Parse {
+            template: template.to_string(),
+            excerpt: error.excerpt(src),
+            field: name,
+            error,
+        })),
+    }
+}
+
+fn compile(app: &App, t: &RequestTemplate) -> Result<Compiled, Box<CompileError>> {
+    let name = &t.name;
+    let method = match t.method.as_str() {
+        "GET" => Method::GET,
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "PATCH" => Method::PATCH,
+        "DELETE" => Method::DELETE,
+        other => {
+            return Err(Box::new(CompileError::Method {
+                template: name.clone(),
+                method: other.to_string(),
+            }));
+        }
+    };
+    let mut headers = Vec::with_capacity(t.headers.len());
+    for (k, v) in &t.headers {
+        let header = HeaderName::from_bytes(k.trim().as_bytes()).map_err(|_| {
+            Box::new(CompileError::HeaderName {
+                template: name.clone(),
+                header: k.clone(),
+            })
+        })?;
+        headers.push((header, field(name, format!("headers.{k}"), v)?));
+    }
+    let mut query = Vec::with_capacity(t.query.len());
+    for (k, v) in &t.query {
+        query.push((k.clone(), field(name, format!("query.{k}"), v)?));
+    }
+    let integration = match (&t.options.oauth, t.options.is_oauth) {
+        (Some(i), _) => Some(i.clone()),
+        (None, true) => Some(SINGLE_INTEGRATION.to_string()),
+        (None, false) => None,
+    };
+    let oauth = match integration {
+        None => None,
+        Some(integration) => {
+            let found = app
+                .oauth
+                .as_ref()
+                .and_then(|o| o.integrations.get(&integration));
+            match found {
+                Some(i) => Some(OAuthUse {
+                    token_type: i.token_type.unwrap_or(TokenType::Account),
+                    integration,
+                }),
+                None => {
+                    let names: Vec<&str> = app
+                        .oauth
+                        .as_ref()
+                        .map(|o| o.integrations.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    let defined = if names.is_empty() {
+                        " (the app has no OAuth configuration)".to_string()
+                    } else {
+                        format!(" (defined: {})", names.join(", "))
+                    };
+                    return Err(Box::new(CompileError::UnknownIntegration {
+                        template: name.clone(),
+                        integration,
+                        defined,
+                    }));
+                }
+            }
+        }
+    };
+    Ok(Compiled {
+        name: name.clone(),
+        method,
+        protocol: t.protocol.clone(),
+        host: field(name, "host".into(), &t.host)?,
+        path: field(name, "path".into(), &t.path)?,
+        headers,
+        query,
+        max_attempts: t.options.max_attempts.clamp(1, 5),
+        retry_delay_ms: t.options.retry_delay_ms.min(1500),
+        oauth,
+    })
+}
+
+/// The compiled templates of the snapshot seen last.
+///
+/// Keyed by the snapshot's address. The cache holds a `Weak` to it, which keeps the
+/// allocation (not the app) alive, so the address cannot be reused by a newer snapshot
+/// while the entry exists: comparing addresses is exact.
+#[derive(Default)]
+pub struct Cache {
+    entry: ArcSwapOption<(Weak<App>, Arc<CompiledApp>)>,
+}
+
+impl Cache {
+    pub fn get(&self, app: &Arc<App>) -> Arc<CompiledApp> {
+        if let Some(e) = self.entry.load().as_ref()
+            && std::ptr::eq(e.0.as_ptr(), Arc::as_ptr(app))
+        {
+            return e.1.clone();
+        }
+        let compiled = Arc::new(CompiledApp::new(app));
+        self.entry
+            .store(Some(Arc::new((Arc::downgrade(app), compiled.clone()))));
+        compiled
+    }
+}

@@ -1,0 +1,578 @@
+//! `invokeTemplate`: render a template of `config/requests.json` for one call, send it, and
+//! answer with FDK's envelope.
+//!
+//! The pieces: [`compile`] parses each template's strings once per app snapshot; [`target`]
+//! applies FDK's host rules and the `--upstream` overrides; [`send`] owns the network part
+//! (one shared keep-alive client, per-attempt timeout, retries, the response size limit);
+//! [`rate`] is the production rate limit; [`mask`] hides secrets in what is printed. What
+//! the server knows and this module needs (stored iparams, system settings, OAuth tokens)
+//! comes through the [`Sources`] trait, so the module is tested without a store.
+//!
+//! Substitution happens per string value (host, path, each header value, each query value)
+//! and the rendered text is never parsed again, so a value holding quotes, backslashes or
+//! `<%` cannot change the shape of the request (FDK renders the whole JSON as one text).
+
+pub mod compile;
+pub mod envelope;
+pub mod mask;
+pub mod rate;
+pub mod request;
+pub mod send;
+pub mod target;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::web::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Map, Value};
+
+use crate::app::{App, TokenType};
+use crate::server::Config;
+use compile::{Cache, CompileError, Compiled, OAuthUse};
+pub use envelope::{Envelope, ErrorSource};
+use mask::Masker;
+use rate::RateLimiter;
+pub use request::{BadRequest, InvokeRequest};
+use send::{NetError, Prepared};
+pub use target::Upstreams;
+
+/// The production limit on the size of a response.
+pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
+
+/// Stored installation parameters: every value (secure ones decrypted) and which are secure.
+#[derive(Debug, Clone, Default)]
+pub struct Iparams {
+    pub values: Map<String, Value>,
+    pub secure: Vec<String>,
+}
+
+/// Why no access token could be had for an OAuth template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenProblem {
+    /// Nobody authorized yet, or the grant is dead: the user must (re-)authorize. The
+    /// message names the integration and where to do it.
+    NeedsAuthorization(String),
+    /// The provider could not be reached or failed; trying again may work.
+    Transient(String),
+    /// The integration is not configured.
+    Unknown(String),
+}
+
+/// What a call needs from the rest of the server: the store and the token lifecycle.
+pub trait Sources {
+    /// All stored iparams.
+    fn iparams(&self) -> impl Future<Output = Result<Iparams, String>>;
+    /// `current_host` of platform 3.x (`{endpoint_urls, subscribed_modules, …}`), if set.
+    fn current_host(&self) -> impl Future<Output = Option<Value>>;
+    /// The stored `oauth_iparams` of an integration.
+    fn oauth_iparams(&self, integration: &str) -> impl Future<Output = Option<Map<String, Value>>>;
+    /// A valid account-level access token (refreshed first when about to expire).
+    fn access_token(
+        &self,
+        app: &Arc<App>,
+        integration: &str,
+    ) -> impl Future<Output = Result<String, TokenProblem>>;
+    /// The API answered 401 to `used`: refresh once and return the new token.
+    fn refresh_after_unauthorized(
+        &self,
+        app: &Arc<App>,
+        integration: &str,
+        used: &str,
+    ) -> impl Future<Output = Result<String, TokenProblem>>;
+    /// The access token of an agent-level integration from the tokens the browser sent.
+    fn agent_access_token(
+        &self,
+        integration: &str,
+        tokens: &Value,
+    ) -> Result<String, TokenProblem> {
+        match tokens.get("access_token").and_then(Value::as_str) {
+            Some(t) if !t.is_empty() => Ok(t.to_string()),
+            _ => Err(TokenProblem::NeedsAuthorization(format!(
+                "integration '{integration}' is agent-level and this browser holds no token for it: the app must call client.interface.trigger('reAuthorize') (which opens /auth/index?integration={integration}) before this request"
+            ))),
+        }
+    }
+}
+
+/// Why a call produced no answer from the API. Each becomes an envelope with a message
+/// saying what happened, where, and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    #[error(
+        "Request template '{name}' not found in config/requests.json{declared}. Add it to config/requests.json and declare it in manifest.json"
+    )]
+    UnknownTemplate { name: String, declared: String },
+    #[error(
+        "Request template '{name}' is not declared in manifest.json: add \"{name}\": {{}} under {place}{declared}"
+    )]
+    Undeclared {
+        name: String,
+        place: &'static str,
+        declared: String,
+    },
+    #[error("Error while substituting the templates: {0}")]
+    Compile(Arc<CompileError>),
+    #[error(
+        "Error while substituting the templates: template '{template}', schema.{field}: {error}"
+    )]
+    Substitution {
+        template: String,
+        field: String,
+        error: Box<crate::template::RenderError>,
+    },
+    #[error("template '{template}': {error}")]
+    Url {
+        template: String,
+        error: target::UrlError,
+    },
+    #[error(
+        "template '{template}': the value of header `{header}` after substitution is not a valid HTTP header value (it contains a line break or another control character)"
+    )]
+    HeaderValue { template: String, header: String },
+    #[error("could not read the stored installation parameters: {0}")]
+    Store(String),
+    #[error(
+        "Rate limit exceeded: more than {limit} template requests in the last minute (the production limit is {limit} a minute per app and account). A slot frees up in {wait_s} s; start fdk-emu with --no-rate-limit to switch the limit off locally"
+    )]
+    RateLimited { limit: usize, wait_s: u64 },
+    #[error("template '{template}' needs OAuth: {message}")]
+    NeedsAuthorization { template: String, message: String },
+    #[error("template '{template}': no access token: {message}")]
+    TokenTransient { template: String, message: String },
+    #[error("template '{template}': {message}")]
+    TokenUnknown { template: String, message: String },
+    #[error(
+        "Error in establishing connection: DNS failure: the host `{host}` could not be resolved ({detail}). Check schema.host of template '{template}', or send its requests to a local server with --upstream {host}=http://127.0.0.1:PORT"
+    )]
+    Dns {
+        template: String,
+        host: String,
+        detail: String,
+    },
+    #[error(
+        "Error in establishing connection: connection refused by {target} (nothing listens there; is the server running?)"
+    )]
+    Refused { target: String },
+    #[error("Error in establishing connection: TLS failure talking to {target}: {detail}")]
+    Tls { target: String, detail: String },
+    #[error("Error in establishing connection to {target}: {detail}")]
+    Connection { target: String, detail: String },
+    #[error(
+        "Timeout error while processing the request: {target} did not answer within {timeout_ms} ms (per attempt). Raise the limit with --request-timeout MS (or REQUEST_TIMEOUT, or request.timeout in .fdk/configs.json)"
+    )]
+    Timeout { target: String, timeout_ms: u128 },
+    #[error(
+        "Response size exceeded: the answer of {target} is larger than the {limit_mb} MB limit of the platform (fdk-emu stopped reading there). Start fdk-emu with --no-response-limit to switch the limit off locally"
+    )]
+    TooLarge { target: String, limit_mb: usize },
+}
+
+impl InvokeError {
+    pub fn status(&self) -> u16 {
+        match self {
+            InvokeError::UnknownTemplate { .. }
+            | InvokeError::Undeclared { .. }
+            | InvokeError::Compile(_)
+            | InvokeError::Substitution { .. }
+            | InvokeError::Url { .. }
+            | InvokeError::HeaderValue { .. }
+            | InvokeError::TokenUnknown { .. }
+            | InvokeError::TooLarge { .. } => 400,
+            InvokeError::RateLimited { .. } => 429,
+            InvokeError::NeedsAuthorization { .. } => 401,
+            InvokeError::Store(_) => 500,
+            InvokeError::Dns { .. }
+            | InvokeError::Refused { .. }
+            | InvokeError::Tls { .. }
+            | InvokeError::Connection { .. }
+            | InvokeError::TokenTransient { .. } => 502,
+            InvokeError::Timeout { .. } => 504,
+        }
+    }
+
+    pub fn source(&self) -> ErrorSource {
+        match self {
+            InvokeError::UnknownTemplate { .. }
+            | InvokeError::Undeclared { .. }
+            | InvokeError::Compile(_)
+            | InvokeError::Substitution { .. }
+            | InvokeError::Url { .. }
+            | InvokeError::HeaderValue { .. }
+            | InvokeError::TokenUnknown { .. } => ErrorSource::App,
+            _ => ErrorSource::Platform,
+        }
+    }
+}
+
+/// The outcome of one call, with what the terminal log line needs.
+#[derive(Debug)]
+pub struct Outcome {
+    pub envelope: Envelope,
+    pub method: Option<String>,
+    /// The URL with secrets masked.
+    pub url: Option<String>,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// The terminal line: template, method, URL (masked), status, attempts, time.
+    pub fn log_line(&self, template: &str) -> String {
+        let e = &self.envelope;
+        let mut line = format!("invokeTemplate {template}");
+        if let (Some(m), Some(u)) = (&self.method, &self.url) {
+            line.push_str(&format!(" {m} {u}"));
+        }
+        line.push_str(&format!(
+            " -> {} ({} attempt{}, {:.1} ms)",
+            e.status,
+            e.attempts,
+            if e.attempts == 1 { "" } else { "s" },
+            self.elapsed.as_secs_f64() * 1000.0
+        ));
+        if let Some(src) = e.error_source {
+            let who = match src {
+                ErrorSource::App => "APP",
+                ErrorSource::Platform => "PLATFORM",
+            };
+            if e.headers.is_empty() {
+                // Our own error: its message says what happened.
+                line.push_str(&format!(" {who}: {}", e.response));
+            } else {
+                line.push_str(&format!(" {who} error from the API"));
+            }
+        }
+        line
+    }
+}
+
+/// Executes `invokeTemplate` calls. One per server: it owns the shared HTTP client (so
+/// connections to an API are kept alive across calls), the rate limiter and the compiled
+/// templates of the current snapshot.
+pub struct Invoker {
+    client: reqwest::Client,
+    timeout: Duration,
+    rate: Option<RateLimiter>,
+    limit: Option<usize>,
+    upstreams: Upstreams,
+    cache: Cache,
+}
+
+impl Invoker {
+    pub fn new(config: &Config) -> Invoker {
+        Self::with_upstreams(config, Upstreams::new(config.upstreams.iter().cloned()))
+    }
+
+    pub fn with_upstreams(config: &Config, upstreams: Upstreams) -> Invoker {
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .connect_timeout(config.request_timeout)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Invoker {
+            client,
+            timeout: config.request_timeout,
+            rate: config.rate_limit.then(RateLimiter::default),
+            limit: config.response_limit.then_some(RESPONSE_LIMIT),
+            upstreams,
+            cache: Cache::default(),
+        }
+    }
+
+    /// Runs one call against the snapshot `app`. Never fails: every problem is an envelope.
+    pub async fn invoke<S: Sources>(
+        &self,
+        app: &Arc<App>,
+        call: InvokeRequest,
+        sources: &S,
+    ) -> Outcome {
+        let started = Instant::now();
+        let mut masker = Masker::default();
+        let mut shown: (Option<String>, Option<String>) = (None, None);
+        let result = self.run(app, call, sources, &mut masker, &mut shown).await;
+        let envelope = match result {
+            Ok(e) => e,
+            Err((err, attempts)) => Envelope::error(
+                err.status(),
+                err.source(),
+                masker.mask(&err.to_string()),
+                attempts,
+            ),
+        };
+        Outcome {
+            envelope,
+            method: shown.0,
+            url: shown.1,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    async fn run<S: Sources>(
+        &self,
+        app: &Arc<App>,
+        call: InvokeRequest,
+        sources: &S,
+        masker: &mut Masker,
+        shown: &mut (Option<String>, Option<String>),
+    ) -> Result<Envelope, (InvokeError, u32)> {
+        let compiled = self.cache.get(app);
+        let t = lookup(app, &compiled, &call.template).map_err(|e| (e, 0))?;
+        let iparams = sources
+            .iparams()
+            .await
+            .map_err(|e| (InvokeError::Store(e), 0))?;
+        for name in &iparams.secure {
+            if let Some(v) = iparams.values.get(name) {
+                masker.add(&crate::app::requests::value_text(v));
+            }
+        }
+        let mut scope = Map::with_capacity(5);
+        scope.insert("iparam".into(), Value::Object(iparams.values));
+        if let Some(ctx) = call.context {
+            scope.insert("context".into(), ctx);
+        }
+        if let Some(host) = sources.current_host().await {
+            scope.insert("current_host".into(), host);
+        }
+        let token = match &t.oauth {
+            None => None,
+            Some(o) => {
+                let token = self
+                    .token(app, &t, o, call.tokens.as_ref(), sources)
+                    .await?;
+                masker.add(&token);
+                if let Some(oi) = sources.oauth_iparams(&o.integration).await {
+                    scope.insert("oauth_iparams".into(), Value::Object(oi));
+                }
+                scope.insert("access_token".into(), Value::String(token.clone()));
+                Some(token)
+            }
+        };
+        let body = match call.body {
+            None => None,
+            Some(Value::String(s)) => Some(Bytes::from(s)),
+            Some(v) => Some(Bytes::from(v.to_string())),
+        };
+        let mut prepared = self
+            .prepare(&t, &scope, &call.query, body.clone())
+            .map_err(|e| (e, 0))?;
+        shown.0 = Some(prepared.method.to_string());
+        shown.1 = Some(masker.mask(prepared.url.as_str()));
+        if let Some(rate) = &self.rate
+            && let Err(wait) = rate.acquire()
+        {
+            return Err((
+                InvokeError::RateLimited {
+                    limit: rate::PER_MINUTE,
+                    wait_s: wait.as_secs().max(1),
+                },
+                0,
+            ));
+        }
+        let (mut outcome, mut attempts) = self.send(&t, &prepared).await;
+        // Account-level OAuth: a 401 means the token died early; refresh once, resend once.
+        if let (Some(o), Some(used), Ok(answer)) = (&t.oauth, &token, &outcome)
+            && answer.status == 401
+            && o.token_type == TokenType::Account
+        {
+            let fresh = sources
+                .refresh_after_unauthorized(app, &o.integration, used)
+                .await
+                .map_err(|p| (token_error(&t.name, p), attempts))?;
+            masker.add(&fresh);
+            scope.insert("access_token".into(), Value::String(fresh));
+            prepared = self
+                .prepare(&t, &scope, &call.query, body)
+                .map_err(|e| (e, attempts))?;
+            let (again, more) = self.send(&t, &prepared).await;
+            outcome = again;
+            attempts += more;
+        }
+        match outcome {
+            Ok(a) => Ok(Envelope::answer(
+                a.status,
+                a.headers,
+                String::from_utf8(a.body)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                attempts,
+            )),
+            Err(e) => Err((self.net_error(&t, &prepared, e), attempts)),
+        }
+    }
+
+    async fn token<S: Sources>(
+        &self,
+        app: &Arc<App>,
+        t: &Compiled,
+        o: &OAuthUse,
+        tokens: Option<&Value>,
+        sources: &S,
+    ) -> Result<String, (InvokeError, u32)> {
+        let r = match o.token_type {
+            TokenType::Account => sources.access_token(app, &o.integration).await,
+            TokenType::Agent => {
+                sources.agent_access_token(&o.integration, tokens.unwrap_or(&Value::Null))
+            }
+        };
+        r.map_err(|p| (token_error(&t.name, p), 0))
+    }
+
+    async fn send(&self, t: &Compiled, p: &Prepared) -> (Result<send::Answer, NetError>, u32) {
+        send::send_with_retries(
+            &self.client,
+            p,
+            self.timeout,
+            self.limit,
+            t.max_attempts,
+            Duration::from_millis(t.retry_delay_ms),
+        )
+        .await
+    }
+
+    /// Renders every field of the template and builds the request.
+    fn prepare(
+        &self,
+        t: &Compiled,
+        scope: &Map<String, Value>,
+        call_query: &Map<String, Value>,
+        body: Option<Bytes>,
+    ) -> Result<Prepared, InvokeError> {
+        let render = |f: &compile::Field| {
+            f.template
+                .render(scope)
+                .map_err(|error| InvokeError::Substitution {
+                    template: t.name.clone(),
+                    field: f.name.clone(),
+                    error: Box::new(error),
+                })
+        };
+        let host = render(&t.host)?;
+        let path = render(&t.path)?;
+        let mut url =
+            target::build_url(&t.protocol, &host, &path, &self.upstreams).map_err(|error| {
+                InvokeError::Url {
+                    template: t.name.clone(),
+                    error,
+                }
+            })?;
+        if !t.query.is_empty() || !call_query.is_empty() {
+            let mut rendered = Vec::with_capacity(t.query.len());
+            for (k, f) in &t.query {
+                rendered.push((k.as_str(), render(f)?));
+            }
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &rendered {
+                pairs.append_pair(k, v);
+            }
+            for (k, v) in call_query {
+                if t.query.iter().any(|(tk, _)| tk == k) {
+                    continue; // the template wins
+                }
+                match v {
+                    Value::Null => {}
+                    Value::String(s) => {
+                        pairs.append_pair(k, s);
+                    }
+                    other => {
+                        pairs.append_pair(k, &other.to_string());
+                    }
+                }
+            }
+        }
+        let mut headers = HeaderMap::with_capacity(t.headers.len());
+        for (name, f) in &t.headers {
+            let v = render(f)?;
+            let v = HeaderValue::from_str(&v).map_err(|_| InvokeError::HeaderValue {
+                template: t.name.clone(),
+                header: f.name.trim_start_matches("headers.").to_string(),
+            })?;
+            headers.append(name.clone(), v);
+        }
+        Ok(Prepared {
+            method: t.method.clone(),
+            url,
+            headers,
+            body,
+        })
+    }
+
+    fn net_error(&self, t: &Compiled, p: &Prepared, e: NetError) -> InvokeError {
+        let host = p.url.host_str().unwrap_or_default().to_string();
+        let target = match p.url.port_or_known_default() {
+            Some(port) => format!("{}://{host}:{port}", p.url.scheme()),
+            None => format!("{}://{host}", p.url.scheme()),
+        };
+        match e {
+            NetError::Dns(detail) => InvokeError::Dns {
+                template: t.name.clone(),
+                host,
+                detail,
+            },
+            NetError::Refused => InvokeError::Refused { target },
+            NetError::Tls(detail) => InvokeError::Tls { target, detail },
+            NetError::Timeout => InvokeError::Timeout {
+                target,
+                timeout_ms: self.timeout.as_millis(),
+            },
+            NetError::TooLarge => InvokeError::TooLarge {
+                target,
+                limit_mb: RESPONSE_LIMIT / (1024 * 1024),
+            },
+            NetError::Other(detail) => InvokeError::Connection { target, detail },
+        }
+    }
+}
+
+fn token_error(template: &str, p: TokenProblem) -> InvokeError {
+    let template = template.to_string();
+    match p {
+        TokenProblem::NeedsAuthorization(message) => {
+            InvokeError::NeedsAuthorization { template, message }
+        }
+        TokenProblem::Transient(message) => InvokeError::TokenTransient { template, message },
+        TokenProblem::Unknown(message) => InvokeError::TokenUnknown { template, message },
+    }
+}
+
+/// Finds a template that is both defined and declared, or says which part is missing.
+fn lookup(
+    app: &App,
+    compiled: &compile::CompiledApp,
+    name: &str,
+) -> Result<Arc<Compiled>, InvokeError> {
+    let declared: Vec<&str> = app
+        .manifest
+        .declared_requests
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let list = if declared.is_empty() {
+        " (manifest.json declares no templates)".to_string()
+    } else {
+        format!(" (declared templates: {})", declared.join(", "))
+    };
+    let Some(entry) = compiled.templates.get(name) else {
+        return Err(InvokeError::UnknownTemplate {
+            name: name.to_string(),
+            declared: list,
+        });
+    };
+    if !app.manifest.declared_requests.contains_key(name) {
+        let place = match app.manifest.generation {
+            crate::app::Generation::V3 => "modules.common.requests",
+            crate::app::Generation::V2 => "product.<product>.requests",
+        };
+        return Err(InvokeError::Undeclared {
+            name: name.to_string(),
+            place,
+            declared: list,
+        });
+    }
+    entry.clone().map_err(InvokeError::Compile)
+}
+
+#[cfg(test)]
+mod tests;

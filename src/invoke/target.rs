@@ -1,0 +1,170 @@
+//! Where a rendered template goes: FDK's host rules, and the `--upstream` overrides that send
+//! a host's requests to a local mock instead.
+
+use std::collections::HashMap;
+
+use url::Url;
+
+/// Host → base URL. Built once from `--upstream`, `<app>/fdk-emu.json` and the demo provider.
+#[derive(Debug, Clone, Default)]
+pub struct Upstreams {
+    map: HashMap<String, Url>,
+}
+
+impl Upstreams {
+    /// Later entries win, so the command line can override the project file.
+    pub fn new(entries: impl IntoIterator<Item = (String, Url)>) -> Upstreams {
+        Upstreams {
+            map: entries
+                .into_iter()
+                .map(|(h, u)| (h.trim().to_ascii_lowercase(), u))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, host: &str) -> Option<&Url> {
+        if self.map.is_empty() {
+            return None;
+        }
+        self.map.get(&host.to_ascii_lowercase())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Why the rendered host or URL cannot be used. The first three keep FDK's wording.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error(
+        "Invalid URL - IP is disallowed: the host `{0}` is an IP address; templates must name a domain (to reach a local server, keep a domain name in the template and start fdk-emu with --upstream {0}=http://127.0.0.1:PORT or similar)"
+    )]
+    Ip(String),
+    #[error(
+        "Invalid URL - Must be FQDN: the host `{0}` is not a fully qualified domain name (it needs a top-level domain, and only letters, digits, `-` and `.`); to reach a local server, use a domain name in the template and map it with --upstream HOST=http://127.0.0.1:PORT"
+    )]
+    NotFqdn(String),
+    #[error(
+        "Invalid URL - protocol `{0}` is not supported: use `https` (or `http` for local testing)"
+    )]
+    Protocol(String),
+    #[error("Invalid URL - the host is empty after substitution")]
+    EmptyHost,
+    #[error("Invalid URL - `{url}` cannot be parsed: {reason}")]
+    Unparsable { url: String, reason: String },
+}
+
+/// The URL of a request: `protocol://host` + path, or the override's base + path.
+pub fn build_url(
+    protocol: &str,
+    host: &str,
+    path: &str,
+    upstreams: &Upstreams,
+) -> Result<Url, UrlError> {
+    let host = host.trim();
+    if host.is_empty() {
+        return Err(UrlError::EmptyHost);
+    }
+    let slash = if path.starts_with('/') { "" } else { "/" };
+    let text = if let Some(base) = upstreams.get(host) {
+        let base = base.as_str().trim_end_matches('/');
+        format!("{base}{slash}{path}")
+    } else {
+        if protocol != "https" && protocol != "http" {
+            return Err(UrlError::Protocol(protocol.to_string()));
+        }
+        check_host(host)?;
+        format!("{protocol}://{host}{slash}{path}")
+    };
+    Url::parse(&text).map_err(|e| UrlError::Unparsable {
+        url: text.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// FDK's rules for a host without override: a domain name, not an IP, with a top-level
+/// domain (so `localhost` fails), labels of letters, digits and `-` only.
+pub fn check_host(host: &str) -> Result<(), UrlError> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<std::net::IpAddr>().is_ok() {
+        return Err(UrlError::Ip(host.to_string()));
+    }
+    let h = host.strip_suffix('.').unwrap_or(host);
+    let labels: Vec<&str> = h.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    let tld_ok = labels.last().is_some_and(|t| {
+        t.len() >= 2 && t.chars().all(|c| c.is_alphabetic() || c == '-') || t.starts_with("xn--")
+    });
+    if labels.len() < 2 || h.len() > 253 || !labels.iter().all(label_ok) || !tld_ok {
+        // An IPv4 address with a port or similar still reads as "an IP" to the user.
+        if labels
+            .iter()
+            .all(|l| l.chars().all(|c| c.is_ascii_digit() || c == ':'))
+        {
+            return Err(UrlError::Ip(host.to_string()));
+        }
+        return Err(UrlError::NotFqdn(host.to_string()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fdk_host_rules() {
+        assert_eq!(check_host("api.example.com"), Ok(()));
+        assert_eq!(check_host("acme.freshdesk.com"), Ok(()));
+        assert!(matches!(check_host("127.0.0.1"), Err(UrlError::Ip(_))));
+        assert!(matches!(check_host("::1"), Err(UrlError::Ip(_))));
+        assert!(matches!(check_host("[::1]"), Err(UrlError::Ip(_))));
+        assert!(matches!(check_host("localhost"), Err(UrlError::NotFqdn(_))));
+        assert!(matches!(
+            check_host("my_host.com"),
+            Err(UrlError::NotFqdn(_))
+        ));
+        assert!(matches!(
+            check_host("api.example.com:8443"),
+            Err(UrlError::NotFqdn(_))
+        ));
+        assert!(matches!(check_host("a.b/c"), Err(UrlError::NotFqdn(_))));
+        assert!(matches!(
+            check_host("example.123"),
+            Err(UrlError::NotFqdn(_))
+        ));
+    }
+
+    #[test]
+    fn overrides_replace_scheme_host_and_port() {
+        let up = Upstreams::new([(
+            "API.example.com".to_string(),
+            Url::parse("http://127.0.0.1:8001/base/").unwrap_or_else(|_| unreachable!()),
+        )]);
+        let u = build_url("https", "api.EXAMPLE.com", "/v1/x", &up);
+        assert_eq!(
+            u.map(|u| u.to_string()),
+            Ok("http://127.0.0.1:8001/base/v1/x".to_string())
+        );
+        // Without override the rules apply.
+        assert!(matches!(
+            build_url("https", "127.0.0.1", "/", &up),
+            Err(UrlError::Ip(_))
+        ));
+        assert_eq!(
+            build_url("https", "other.example.com", "x", &up).map(|u| u.to_string()),
+            Ok("https://other.example.com/x".to_string())
+        );
+        assert!(matches!(
+            build_url("ftp", "other.example.com", "/", &up),
+            Err(UrlError::Protocol(_))
+        ));
+    }
+}

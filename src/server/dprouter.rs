@@ -1,0 +1,89 @@
+//! `POST /dprouter`: FDK's data pipe. The route is chosen by the `MKP-ROUTE` header
+//! (case-insensitive): `proxy` runs `invokeTemplate` here; `oauth` lives in the OAuth module;
+//! any other route gets FDK's 404 `{"message":"Route not allowed","status":404}`.
+//!
+//! Register in this order: the oauth resource, [`configure_proxy`], then
+//! [`configure_fallback`] last, since actix tries resources of the same path in order and
+//! the fallback matches every route.
+
+use actix_web::{HttpRequest, HttpResponse, guard, web};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::Shared;
+use super::sources::ServerSources;
+use crate::invoke::{InvokeRequest, Invoker};
+use crate::store::Store;
+
+/// Largest body accepted on `/dprouter`: the call's `body` travels in it.
+pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// A guard matching `MKP-ROUTE: <route>` in any letter case.
+pub fn route_guard(route: &'static str) -> impl guard::Guard {
+    guard::fn_guard(move |ctx| {
+        ctx.head()
+            .headers()
+            .get("mkp-route")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(route))
+    })
+}
+
+pub fn configure_proxy(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/dprouter")
+            .guard(guard::Post())
+            .guard(route_guard("proxy"))
+            .to(proxy),
+    );
+}
+
+pub fn configure_fallback(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/dprouter").to(route_not_allowed));
+}
+
+async fn route_not_allowed() -> HttpResponse {
+    HttpResponse::NotFound().json(json!({"message": "Route not allowed", "status": 404}))
+}
+
+fn bad_request(status: u16, message: String) -> HttpResponse {
+    let code = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+    HttpResponse::build(code).json(json!({"message": message, "status": status}))
+}
+
+async fn proxy(
+    mut payload: web::Payload,
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    invoker: web::Data<Invoker>,
+    tokens: web::Data<crate::oauth::TokenManager>,
+    _req: HttpRequest,
+) -> HttpResponse {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return bad_request(400, "the request body could not be read".into());
+        };
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return bad_request(
+                413,
+                format!(
+                    "the body of POST /dprouter is larger than {} MB",
+                    BODY_LIMIT / (1024 * 1024)
+                ),
+            );
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let call = match InvokeRequest::from_body(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(400, e.to_string()),
+    };
+    let app = shared.app();
+    let template = call.template.clone();
+    let sources = ServerSources::new(&store).with_tokens(&tokens);
+    let outcome = invoker.invoke(&app, call, &sources).await;
+    eprintln!("{}", outcome.log_line(&template));
+    HttpResponse::Ok().json(&outcome.envelope)
+}

@@ -1,0 +1,145 @@
+//! `GET /`: the home page. The app's name, its validation state, the setup steps with links,
+//! and each location of the manifest rendered in an iframe, so the app can be tried without
+//! a product account.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+
+use super::Shared;
+use super::pages::progress::StepState;
+use super::pages::setup_progress;
+use crate::store::Store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home));
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpResponse {
+    let app = shared.app();
+    let report = shared.report();
+    let errors = report.errors().count();
+    let warnings = report.warnings().count();
+    let mut h = String::with_capacity(4096);
+    h.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+    h.push_str(&format!("<title>{} · fdk-emu</title>", esc(&app.name)));
+    h.push_str("<style>body{font:15px/1.5 system-ui,sans-serif;margin:1.5rem;color:#12344d}\
+        .ok{color:#00795b}.bad{color:#c82124}.warn{color:#a05e00}\
+        section{margin:1rem 0}iframe{width:100%;height:420px;border:1px solid #cfd7df;border-radius:4px}\
+        li{margin:.2rem 0}code{background:#f5f7f9;padding:0 .2rem}</style></head><body>");
+    h.push_str(&format!(
+        "<h1>{}</h1><p>Platform {} · served by fdk-emu</p>",
+        esc(&app.name),
+        esc(app.manifest.platform_version.as_deref().unwrap_or("?"))
+    ));
+    h.push_str("<section id=\"validation\"><h2>Validation</h2>");
+    if errors == 0 {
+        h.push_str(&format!(
+            "<p class=\"ok\">Valid{}.</p>",
+            if warnings > 0 {
+                format!(" with {warnings} warning(s)")
+            } else {
+                String::new()
+            }
+        ));
+    } else {
+        h.push_str(&format!(
+            "<p class=\"bad\">{errors} error(s), {warnings} warning(s){}.</p>",
+            if shared.is_stale() {
+                " — the last good version of the app is being served"
+            } else {
+                ""
+            }
+        ));
+    }
+    if !report.diagnostics.is_empty() {
+        h.push_str("<ul>");
+        for d in report.diagnostics.iter().take(50) {
+            h.push_str(&format!(
+                "<li><code>{}:{}:{}</code> {}</li>",
+                esc(&d.file),
+                d.line,
+                d.column,
+                esc(&d.message)
+            ));
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("<p>Details: <a href=\"/api/status\">/api/status</a></p></section>");
+
+    h.push_str("<section id=\"setup\"><h2>Setup</h2><ol>");
+    match setup_progress(&app, &store).await {
+        Ok(progress) => {
+            for step in &progress.steps {
+                let done = step.state == StepState::Done;
+                h.push_str(&format!(
+                    "<li class=\"{}\"><a href=\"{}\">{}</a>: {}{}</li>",
+                    if done { "ok" } else { "warn" },
+                    esc(&step.url),
+                    esc(&step.title),
+                    if done { "done" } else { "to do" },
+                    step.note
+                        .as_deref()
+                        .map(|n| format!(" ({})", esc(n)))
+                        .unwrap_or_default()
+                ));
+            }
+            if progress.steps.is_empty() {
+                h.push_str("<li>Nothing to set up.</li>");
+            }
+        }
+        Err(e) => h.push_str(&format!(
+            "<li class=\"bad\">The store cannot be read: {}</li>",
+            esc(&e.to_string())
+        )),
+    }
+    h.push_str("</ol></section>");
+
+    h.push_str("<section id=\"locations\"><h2>Locations</h2>");
+    if app.manifest.locations.is_empty() {
+        h.push_str("<p>The manifest declares no front-end location.</p>");
+    }
+    for loc in &app.manifest.locations {
+        let url = loc.url.as_deref().unwrap_or("index.html");
+        let src = format!(
+            "/iframe/{}?location={}&module={}",
+            url.trim_start_matches('/'),
+            enc(&loc.placeholder),
+            enc(&loc.owner)
+        );
+        h.push_str(&format!(
+            "<h3>{} <small>({})</small></h3><iframe title=\"{}\" data-location=\"{}\" src=\"{}\"></iframe>",
+            esc(&loc.placeholder),
+            esc(&loc.owner),
+            esc(&loc.placeholder),
+            esc(&loc.placeholder),
+            esc(&src)
+        ));
+    }
+    h.push_str("</section>");
+    h.push_str(super::live::RELOAD_HOOK);
+    h.push_str("</body></html>");
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(h)
+}

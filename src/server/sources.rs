@@ -1,0 +1,192 @@
+//! What `invokeTemplate` and the app descriptor need from the rest of the server: stored
+//! iparams and system settings (the store) and OAuth tokens (the token lifecycle).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::app::{App, Generation, TokenType};
+use crate::invoke::{Iparams, Sources, TokenProblem};
+use crate::oauth::{TokenError, TokenManager};
+use crate::store::Store;
+
+/// Borrowed per request from the server's shared state.
+pub struct ServerSources<'a> {
+    store: &'a Store,
+    /// The token lifecycle; `None` only where a handler has no use for tokens.
+    tokens: Option<&'a TokenManager>,
+}
+
+impl<'a> ServerSources<'a> {
+    pub fn new(store: &'a Store) -> ServerSources<'a> {
+        ServerSources {
+            store,
+            tokens: None,
+        }
+    }
+
+    /// Adds the token lifecycle (OAuth templates).
+    pub fn with_tokens(mut self, tokens: &'a TokenManager) -> ServerSources<'a> {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Whether an account-level integration has a usable grant: tokens stored and not marked
+    /// "needs re-authorization".
+    pub async fn is_authorized(&self, _app: &Arc<App>, integration: &str) -> bool {
+        let has_tokens = matches!(self.store.tokens(integration).await, Ok(Some(_)));
+        let needs_reauth = self
+            .store
+            .oauth_status(integration)
+            .await
+            .map(|s| s.needs_reauth.is_some())
+            .unwrap_or(true);
+        has_tokens && !needs_reauth
+    }
+
+    /// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
+    pub async fn descriptor(&self, app: &Arc<App>) -> Value {
+        let iparams = self.iparams().await.unwrap_or_default();
+        let configs: Map<String, Value> = iparams
+            .values
+            .iter()
+            .filter(|(k, _)| !iparams.secure.contains(k) && k.as_str() != "__meta")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let current_host = self.current_host().await;
+        let mut list = Vec::new();
+        let mut all_authorized = true;
+        for i in app.oauth.iter().flat_map(|o| o.integrations.values()) {
+            let agent = i.token_type == Some(TokenType::Agent);
+            let ok = if agent {
+                false
+            } else {
+                self.is_authorized(app, &i.name).await
+            };
+            if !agent && !ok {
+                all_authorized = false;
+            }
+            list.push(json!({
+                "name": i.name,
+                "type": if agent { "agent" } else { "account" },
+                "isAuthorized": ok,
+            }));
+        }
+        let modules: Vec<&str> = app
+            .manifest
+            .modules
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        let host_field = |k: &str| {
+            current_host
+                .as_ref()
+                .and_then(|h| h.get(k))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let mut d = json!({
+            "configs": configs,
+            "displayName": app.name,
+            "features": [],
+            "actions": false,
+            "platform": app.manifest.platform_version,
+            "isInstall": app.iparams.has_iparams() && iparams.values.is_empty(),
+            "oauth_configs_list": list,
+            "isAuthorized": all_authorized,
+            "v2": [],
+        });
+        match app.manifest.generation {
+            Generation::V2 => {
+                d["product"] = json!(modules.first());
+                d["products"] = json!(modules);
+                d["omni"] = json!(modules.len() > 1);
+            }
+            Generation::V3 => {
+                d["modules"] = json!(modules);
+                d["omni"] = json!(false);
+                d["subscribed_modules"] = host_field("subscribed_modules");
+                d["endpoint_urls"] = host_field("endpoint_urls");
+                d["product_types"] = host_field("product_types");
+                d["currentHost"] = current_host.clone().unwrap_or(Value::Null);
+            }
+        }
+        d
+    }
+}
+
+impl Sources for ServerSources<'_> {
+    async fn iparams(&self) -> Result<Iparams, String> {
+        let values = self
+            .store
+            .iparams()
+            .await
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        let secure = if values.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .secure_iparam_names()
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        Ok(Iparams { values, secure })
+    }
+
+    async fn current_host(&self) -> Option<Value> {
+        self.store.system_settings().await.ok().flatten()
+    }
+
+    async fn oauth_iparams(&self, integration: &str) -> Option<Map<String, Value>> {
+        self.store.oauth_iparams(integration).await.ok().flatten()
+    }
+
+    async fn access_token(
+        &self,
+        app: &Arc<App>,
+        integration: &str,
+    ) -> Result<String, TokenProblem> {
+        match self.tokens {
+            Some(tm) => tm
+                .access_token(app, integration)
+                .await
+                .map_err(token_problem),
+            None => Err(TokenProblem::NeedsAuthorization(format!(
+                "integration '{integration}' is not authorized yet: open /custom_configs to authorize it"
+            ))),
+        }
+    }
+
+    async fn refresh_after_unauthorized(
+        &self,
+        app: &Arc<App>,
+        integration: &str,
+        used: &str,
+    ) -> Result<String, TokenProblem> {
+        match self.tokens {
+            Some(tm) => tm
+                .refresh_after_unauthorized(app, integration, used)
+                .await
+                .map_err(token_problem),
+            None => Err(TokenProblem::NeedsAuthorization(format!(
+                "integration '{integration}' needs to be authorized again: open /custom_configs"
+            ))),
+        }
+    }
+}
+
+/// The OAuth layer's error as the request layer classifies it; the message says which
+/// integration and where to (re-)authorize.
+fn token_problem(e: TokenError) -> TokenProblem {
+    let message = e.to_string();
+    match e {
+        TokenError::NotAuthorized { .. } | TokenError::NeedsReauthorization { .. } => {
+            TokenProblem::NeedsAuthorization(message)
+        }
+        TokenError::Transient { .. } => TokenProblem::Transient(message),
+        TokenError::UnknownIntegration { .. } | TokenError::Setup { .. } => {
+            TokenProblem::Unknown(message)
+        }
+    }
+}
