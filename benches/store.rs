@@ -27,7 +27,8 @@ fn stats(name: &str, mut d: Vec<Duration>) {
 fn values() -> Map<String, Value> {
     match json!({"company_name": "Acme", "support_email": "ops@acme.test", "api_token": "tok-123456",
                  "plan": "pro", "region": "eu", "channels": ["email", "chat"], "notify": true, "max": 10,
-                 "secret2": "another-secret"}) {
+                 "secret2": "another-secret"})
+    {
         Value::Object(m) => m,
         _ => Map::new(),
     }
@@ -44,8 +45,10 @@ fn main() {
 
     // Baseline: plain rusqlite, same pragmas, same rows, no crypto, no thread hop.
     let base = rusqlite::Connection::open(dir.path().join("baseline.sqlite")).expect("open");
-    base.pragma_update(None, "journal_mode", "WAL").expect("wal");
-    base.pragma_update(None, "synchronous", "FULL").expect("sync");
+    base.pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
+    base.pragma_update(None, "synchronous", "FULL")
+        .expect("sync");
     base.execute_batch("CREATE TABLE t (name TEXT PRIMARY KEY, position INTEGER, value TEXT)")
         .expect("table");
     let mut base = base;
@@ -67,7 +70,9 @@ fn main() {
     let mut br = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();
-        let mut st = base.prepare_cached("SELECT name, value FROM t ORDER BY position").expect("prep");
+        let mut st = base
+            .prepare_cached("SELECT name, value FROM t ORDER BY position")
+            .expect("prep");
         let rows: Vec<(String, String)> = st
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .expect("query")

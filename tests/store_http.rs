@@ -165,7 +165,12 @@ async fn guard_refuses_foreign_hosts_and_cross_site_writes() {
         .expect("send");
     assert_eq!(r.status(), 403);
     let body: Value = r.json().await.expect("json");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("evil.example")), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("evil.example")),
+        "{body}"
+    );
     let r = c
         .post(server.url("/system_settings"))
         .header("origin", "https://acme.freshdesk.com")
