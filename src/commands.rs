@@ -186,10 +186,17 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let config = match listener.local_addr() {
+    let mut config = match listener.local_addr() {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
+    if config.demo_provider {
+        // The demo app's templates call api.demo-provider.test: route it to /_demo/api.
+        let (host, url) = crate::oauth::demo_upstream(&config);
+        if !config.upstreams.iter().any(|(h, _)| *h == host) {
+            config.upstreams.push((host, url));
+        }
+    }
     let shared = Arc::new(Shared::new(config, loaded.app, report));
     let system = actix_web::rt::System::new();
     let ready = {

@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod invoke;
+pub mod oauth;
 pub mod server;
 pub mod store;
 pub mod template;

@@ -57,6 +57,7 @@ async fn proxy(
     shared: web::Data<Shared>,
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
+    tokens: web::Data<crate::oauth::TokenManager>,
     _req: HttpRequest,
 ) -> HttpResponse {
     let mut body = web::BytesMut::new();
@@ -81,7 +82,7 @@ async fn proxy(
     };
     let app = shared.app();
     let template = call.template.clone();
-    let sources = ServerSources::new(&store);
+    let sources = ServerSources::new(&store).with_tokens(&tokens);
     let outcome = invoker.invoke(&app, call, &sources).await;
     eprintln!("{}", outcome.log_line(&template));
     HttpResponse::Ok().json(&outcome.envelope)

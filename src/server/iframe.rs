@@ -81,9 +81,13 @@ pub fn client_config_value(app: &App) -> Value {
 }
 
 /// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
-async fn api(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpResponse {
+async fn api(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    tokens: web::Data<crate::oauth::TokenManager>,
+) -> HttpResponse {
     let app = shared.app();
-    let sources = ServerSources::new(&store);
+    let sources = ServerSources::new(&store).with_tokens(&tokens);
     let descriptor = sources.descriptor(&app).await;
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))

@@ -45,10 +45,13 @@ pub enum ServeError {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     status::configure(cfg);
     live::configure(cfg);
+    // iframe before pages: both serve under /_fdk-emu/, and the app client script
+    // (/_fdk-emu/client.js) must not be shadowed by the setup pages' /_fdk-emu/{file}.
+    iframe::configure(cfg);
     pages::configure(cfg);
     home::configure(cfg);
-    iframe::configure(cfg);
     // /dprouter: the oauth route first (OAuth module), then proxy, then the fallback.
+    crate::oauth::configure(cfg);
     dprouter::configure_proxy(cfg);
     dprouter::configure_fallback(cfg);
 }
@@ -81,14 +84,35 @@ pub async fn serve(
     on_ready: impl FnOnce(),
 ) -> Result<(), ServeError> {
     let data = web::Data::from(shared.clone());
+    // One client for every outgoing request: it pools connections to providers and APIs.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(std::io::Error::other)?;
+    let tokens = web::Data::new(crate::oauth::TokenManager::new(
+        store.clone(),
+        shared.config.clone(),
+        http,
+    ));
+    let demo = shared
+        .config
+        .demo_provider
+        .then(|| web::Data::new(crate::oauth::demo::DemoProvider::new(&shared.config)));
     let store = web::Data::new(store);
     let invoker = web::Data::new(crate::invoke::Invoker::new(&shared.config));
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(data.clone())
             .app_data(store.clone())
+            .app_data(tokens.clone())
             .app_data(invoker.clone())
             .configure(routes)
+            .configure(|cfg| {
+                if let Some(demo) = &demo {
+                    cfg.app_data(demo.clone());
+                    crate::oauth::demo::configure(cfg);
+                }
+            })
             .wrap(actix_web::middleware::from_fn(guard::guard))
             // Outermost: CORS preflights are answered before any guard sees them.
             .wrap(actix_web::middleware::from_fn(cors::cors))

@@ -7,27 +7,41 @@ use serde_json::{Map, Value, json};
 
 use crate::app::{App, Generation, TokenType};
 use crate::invoke::{Iparams, Sources, TokenProblem};
+use crate::oauth::{TokenError, TokenManager};
 use crate::store::Store;
 
 /// Borrowed per request from the server's shared state.
 pub struct ServerSources<'a> {
     store: &'a Store,
+    /// The token lifecycle; `None` only where a handler has no use for tokens.
+    tokens: Option<&'a TokenManager>,
 }
 
 impl<'a> ServerSources<'a> {
     pub fn new(store: &'a Store) -> ServerSources<'a> {
-        ServerSources { store }
+        ServerSources {
+            store,
+            tokens: None,
+        }
     }
 
-    /// Whether an account-level integration has a usable grant.
+    /// Adds the token lifecycle (OAuth templates).
+    pub fn with_tokens(mut self, tokens: &'a TokenManager) -> ServerSources<'a> {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Whether an account-level integration has a usable grant: tokens stored and not marked
+    /// "needs re-authorization".
     pub async fn is_authorized(&self, _app: &Arc<App>, integration: &str) -> bool {
-        let tokens = self.store.tokens(integration).await.ok().flatten();
-        let status = self
+        let has_tokens = matches!(self.store.tokens(integration).await, Ok(Some(_)));
+        let needs_reauth = self
             .store
             .oauth_status(integration)
             .await
-            .unwrap_or_default();
-        tokens.is_some() && status.needs_reauth.is_none()
+            .map(|s| s.needs_reauth.is_some())
+            .unwrap_or(true);
+        has_tokens && !needs_reauth
     }
 
     /// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
@@ -130,38 +144,49 @@ impl Sources for ServerSources<'_> {
 
     async fn access_token(
         &self,
-        _app: &Arc<App>,
+        app: &Arc<App>,
         integration: &str,
     ) -> Result<String, TokenProblem> {
-        let tokens = self
-            .store
-            .tokens(integration)
-            .await
-            .map_err(|e| TokenProblem::Transient(e.to_string()))?;
-        let status = self
-            .store
-            .oauth_status(integration)
-            .await
-            .unwrap_or_default();
-        match (tokens, status.needs_reauth) {
-            (Some(_), Some(reason)) => Err(TokenProblem::NeedsAuthorization(format!(
-                "integration '{integration}' needs to be authorized again ({reason}): open /custom_configs or /auth/index?integration={integration}"
-            ))),
-            (Some(t), None) => Ok(t.access_token),
-            (None, _) => Err(TokenProblem::NeedsAuthorization(format!(
-                "integration '{integration}' is not authorized yet: open /custom_configs (or /auth/index?integration={integration}) to authorize it"
+        match self.tokens {
+            Some(tm) => tm
+                .access_token(app, integration)
+                .await
+                .map_err(token_problem),
+            None => Err(TokenProblem::NeedsAuthorization(format!(
+                "integration '{integration}' is not authorized yet: open /custom_configs to authorize it"
             ))),
         }
     }
 
     async fn refresh_after_unauthorized(
         &self,
-        _app: &Arc<App>,
+        app: &Arc<App>,
         integration: &str,
-        _used: &str,
+        used: &str,
     ) -> Result<String, TokenProblem> {
-        Err(TokenProblem::NeedsAuthorization(format!(
-            "integration '{integration}' needs to be authorized again: open /custom_configs"
-        )))
+        match self.tokens {
+            Some(tm) => tm
+                .refresh_after_unauthorized(app, integration, used)
+                .await
+                .map_err(token_problem),
+            None => Err(TokenProblem::NeedsAuthorization(format!(
+                "integration '{integration}' needs to be authorized again: open /custom_configs"
+            ))),
+        }
+    }
+}
+
+/// The OAuth layer's error as the request layer classifies it; the message says which
+/// integration and where to (re-)authorize.
+fn token_problem(e: TokenError) -> TokenProblem {
+    let message = e.to_string();
+    match e {
+        TokenError::NotAuthorized { .. } | TokenError::NeedsReauthorization { .. } => {
+            TokenProblem::NeedsAuthorization(message)
+        }
+        TokenError::Transient { .. } => TokenProblem::Transient(message),
+        TokenError::UnknownIntegration { .. } | TokenError::Setup { .. } => {
+            TokenProblem::Unknown(message)
+        }
     }
 }

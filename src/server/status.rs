@@ -12,8 +12,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[get("/api/status")]
-async fn status(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpResponse {
+async fn status(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    tokens: web::Data<crate::oauth::TokenManager>,
+) -> HttpResponse {
     let app = shared.app();
+    // Per OAuth integration: authorized, expiry, last refresh, needs re-authorization.
+    let integrations = tokens.status(&app).await;
     // Setup progress holds no secret: step names, pages and done/todo.
     let setup = match super::pages::setup_progress(&app, &store).await {
         Ok(p) => serde_json::to_value(p).unwrap_or_default(),
@@ -26,6 +32,7 @@ async fn status(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespo
         "templates": app.templates.keys().collect::<Vec<_>>(),
         "serving": if shared.is_stale() { "last good snapshot (the files on disk have errors)" } else { "current files" },
         "setup": setup,
+        "integrations": integrations,
         "validation": {
             "valid": !report.has_errors(),
             "errors": report.errors().count(),

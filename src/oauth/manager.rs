@@ -1,0 +1,615 @@
+//! The token lifecycle of account-level integrations: hand out a valid access token,
+//! refreshing it first when it is about to expire, or after the API answered 401.
+//!
+//! Single flight: each integration has one async lock held across "read tokens → refresh →
+//! store". Whoever gets the lock first refreshes; the others wait, then re-read the store and
+//! use the token it left (the pattern of Nango and oauth2-proxy, peers.md §3.5). A refresh
+//! that failed is not repeated by the callers that were already waiting for it: they get its
+//! error, so a provider that is down sees one request, not fifty.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::client::{self, AuthMethod, EndpointError, Grant, TokenResponse};
+use super::error::TokenError;
+use super::resolve::{self, ResolveError, Resolved};
+use super::state::StateStore;
+use crate::app::{App, TokenType};
+use crate::server::Config;
+use crate::store::{ClientAuthMethod, OAuthStatus, Store, Tokens};
+
+/// Now, in Unix seconds.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Whether a token should be refreshed before use. The margin is capped at half the token's
+/// lifetime, so that a provider issuing 5-second tokens with the default 60-second margin does
+/// not cause a refresh before every request.
+pub fn is_due(t: &Tokens, margin: Duration, now: i64) -> bool {
+    let Some(exp) = t.expires_at else {
+        return false;
+    };
+    let lifetime = (exp - t.obtained_at).max(0);
+    let margin = (margin.as_secs() as i64).min(lifetime / 2);
+    now >= exp - margin
+}
+
+/// Why a refresh did not happen; the `/dprouter` oauth route answers each in FDK's shape.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RefreshError {
+    /// No tokens are stored (never authorized, or dropped after a permanent failure).
+    #[error("no tokens are stored{}", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    NotAuthorized { reason: Option<String> },
+    /// Tokens are stored but the provider gave no refresh token.
+    #[error("the provider gave no refresh token")]
+    NoRefreshToken,
+    #[error(transparent)]
+    Resolve(ResolveError),
+    #[error(transparent)]
+    Endpoint(EndpointError),
+    #[error("the store could not be read or written ({0})")]
+    Store(String),
+}
+
+/// The outcome of the last refresh of an integration, for callers that waited for it.
+#[derive(Debug, Clone)]
+struct Outcome {
+    finished: Instant,
+    result: Result<(), RefreshError>,
+}
+
+/// One integration's lock. The value inside is the last refresh outcome.
+#[derive(Default)]
+struct Flight {
+    lock: tokio::sync::Mutex<Option<Outcome>>,
+}
+
+/// Per-integration status for `/api/status`. Never a token or a secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrationStatus {
+    pub name: String,
+    pub display_name: String,
+    /// `account`, `agent`, or null when the file does not say.
+    pub token_type: Option<TokenType>,
+    /// Whether the server holds an access token; null for agent-level integrations, whose
+    /// tokens live in the browser.
+    pub authorized: Option<bool>,
+    /// Unix seconds; null when unknown (the provider gave no `expires_in`).
+    pub expires_at: Option<i64>,
+    /// Seconds from now (negative once expired).
+    pub expires_in: Option<i64>,
+    pub has_refresh_token: bool,
+    pub scope: Option<String>,
+    pub obtained_at: Option<i64>,
+    pub last_refresh_at: Option<i64>,
+    pub needs_reauth: bool,
+    pub reason: Option<String>,
+    /// How the token endpoint accepted the client credentials last time (`body`/`basic`).
+    pub client_auth_method: Option<&'static str>,
+    /// Where to (re-)authorize.
+    pub authorize_url: String,
+}
+
+/// Owns the account-level tokens of every integration, and the pending handshake states.
+/// Shared by all workers as `web::Data<TokenManager>`.
+pub struct TokenManager {
+    store: Store,
+    config: Config,
+    http: reqwest::Client,
+    flights: std::sync::Mutex<HashMap<String, Arc<Flight>>>,
+    /// The pending handshakes (`state` values).
+    pub states: StateStore,
+}
+
+impl TokenManager {
+    pub fn new(store: Store, config: Config, http: reqwest::Client) -> TokenManager {
+        // A hidden knob for the tests of expired states: they cannot wait ten minutes.
+        let states = match std::env::var("FDK_EMU_OAUTH_STATE_TTL_SECS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            Some(secs) => StateStore::with_ttl(Duration::from_secs(secs)),
+            None => StateStore::new(),
+        };
+        TokenManager {
+            store,
+            config,
+            http,
+            flights: Default::default(),
+            states,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn setup_url(&self) -> String {
+        format!("{}/custom_configs", self.config.base_url())
+    }
+
+    fn flight(&self, integration: &str) -> Arc<Flight> {
+        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        flights.entry(integration.to_string()).or_default().clone()
+    }
+
+    /// Resolves an integration of `app` for use now (rendered config, setup-page credentials).
+    pub async fn resolve(&self, app: &App, integration: &str) -> Result<Resolved, ResolveError> {
+        resolve::resolve(app, integration, &self.store, &self.config).await
+    }
+
+    /// Checks the integration exists and is account-level.
+    fn account_integration(&self, app: &App, integration: &str) -> Result<(), TokenError> {
+        let known = || {
+            app.oauth
+                .as_ref()
+                .map(|o| o.integrations.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let Some(i) = app
+            .oauth
+            .as_ref()
+            .and_then(|o| o.integrations.get(integration))
+        else {
+            return Err(TokenError::UnknownIntegration {
+                integration: integration.to_string(),
+                known: known(),
+            });
+        };
+        if i.is_agent() {
+            return Err(TokenError::Setup {
+                integration: integration.to_string(),
+                message: "it is agent-level (token_type \"agent\"): its tokens live in the browser and come with each request, not from the server's store".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn store_error(&self, integration: &str, e: impl std::fmt::Display) -> TokenError {
+        TokenError::Transient {
+            integration: integration.to_string(),
+            message: format!("the store could not be read or written ({e})"),
+        }
+    }
+
+    /// The stored tokens, or why there are none.
+    async fn current(&self, integration: &str) -> Result<Tokens, TokenError> {
+        match self.store.tokens(integration).await {
+            Ok(Some(t)) => Ok(t),
+            Ok(None) => {
+                let status = self
+                    .store
+                    .oauth_status(integration)
+                    .await
+                    .map_err(|e| self.store_error(integration, e))?;
+                Err(match status.needs_reauth {
+                    Some(reason) => TokenError::NeedsReauthorization {
+                        integration: integration.to_string(),
+                        reason,
+                        setup_url: self.setup_url(),
+                    },
+                    None => TokenError::NotAuthorized {
+                        integration: integration.to_string(),
+                        setup_url: self.setup_url(),
+                    },
+                })
+            }
+            Err(e) => Err(self.store_error(integration, e)),
+        }
+    }
+
+    /// A valid access token for an account-level integration: refreshes first when it
+    /// expires within the margin (`Config::refresh_margin`); single flight per integration.
+    pub async fn access_token(&self, app: &App, integration: &str) -> Result<String, TokenError> {
+        self.account_integration(app, integration)?;
+        let margin = self.config.refresh_margin;
+        let tokens = self.current(integration).await?;
+        if !is_due(&tokens, margin, unix_now()) || tokens.refresh_token.is_none() {
+            // Without a refresh token there is nothing to do but try the token we have.
+            return Ok(tokens.access_token);
+        }
+        let started = Instant::now();
+        let flight = self.flight(integration);
+        let mut last = flight.lock.lock().await;
+        let tokens = self.current(integration).await?;
+        if !is_due(&tokens, margin, unix_now()) || tokens.refresh_token.is_none() {
+            return Ok(tokens.access_token);
+        }
+        let still_valid = tokens.expires_at.is_some_and(|e| unix_now() < e);
+        if let Some(o) = last.as_ref().filter(|o| o.finished > started)
+            && let Err(e) = &o.result
+        {
+            // The refresh we waited for failed: share its outcome rather than try again.
+            if is_transient(e) && still_valid {
+                return Ok(tokens.access_token);
+            }
+            return Err(self.token_error(integration, e));
+        }
+        let old_token = tokens.access_token.clone();
+        let result = self.refresh_locked(app, integration, tokens).await;
+        *last = Some(Outcome {
+            finished: Instant::now(),
+            result: result.as_ref().map(|_| ()).map_err(Clone::clone),
+        });
+        match result {
+            Ok(t) => Ok(t.access_token),
+            // The provider is down but the token has not expired yet: use it.
+            Err(e) if is_transient(&e) && still_valid => {
+                tracing::warn!(integration, "using the current token until it expires: {e}");
+                Ok(old_token)
+            }
+            Err(e) => Err(self.token_error(integration, &e)),
+        }
+    }
+
+    /// After a 401 from the API with token `used`: refresh once (unless another caller has
+    /// already replaced `used`) and return the new token.
+    pub async fn refresh_after_unauthorized(
+        &self,
+        app: &App,
+        integration: &str,
+        used: &str,
+    ) -> Result<String, TokenError> {
+        self.account_integration(app, integration)?;
+        let started = Instant::now();
+        let flight = self.flight(integration);
+        let mut last = flight.lock.lock().await;
+        let tokens = self.current(integration).await?;
+        if tokens.access_token != used {
+            return Ok(tokens.access_token);
+        }
+        if let Some(o) = last.as_ref().filter(|o| o.finished > started)
+            && let Err(e) = &o.result
+        {
+            return Err(self.token_error(integration, e));
+        }
+        if tokens.refresh_token.is_none() {
+            // Not persisted: a 401 may also come from a template that sends the token in the
+            // wrong format, which re-authorizing would not fix.
+            return Err(TokenError::NeedsReauthorization {
+                integration: integration.to_string(),
+                reason: "the API answered 401 to the stored access token and the provider gave no refresh token; if the header format in the template is right, the token was revoked or has expired".into(),
+                setup_url: self.setup_url(),
+            });
+        }
+        let result = self.refresh_locked(app, integration, tokens).await;
+        *last = Some(Outcome {
+            finished: Instant::now(),
+            result: result.as_ref().map(|_| ()).map_err(Clone::clone),
+        });
+        result
+            .map(|t| t.access_token)
+            .map_err(|e| self.token_error(integration, &e))
+    }
+
+    /// Refreshes now (the `/dprouter` oauth route). Callers that arrive while a refresh is
+    /// running share its outcome instead of refreshing again.
+    pub async fn refresh_now(&self, app: &App, integration: &str) -> Result<(), RefreshError> {
+        let started = Instant::now();
+        let flight = self.flight(integration);
+        let mut last = flight.lock.lock().await;
+        if let Some(o) = last.as_ref().filter(|o| o.finished > started) {
+            return o.result.clone();
+        }
+        let tokens = match self.store.tokens(integration).await {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                let reason = self
+                    .store
+                    .oauth_status(integration)
+                    .await
+                    .ok()
+                    .and_then(|s| s.needs_reauth);
+                return Err(RefreshError::NotAuthorized { reason });
+            }
+            Err(e) => return Err(RefreshError::Store(e.to_string())),
+        };
+        let result = self
+            .refresh_locked(app, integration, tokens)
+            .await
+            .map(|_| ());
+        *last = Some(Outcome {
+            finished: Instant::now(),
+            result: result.clone(),
+        });
+        result
+    }
+
+    fn token_error(&self, integration: &str, e: &RefreshError) -> TokenError {
+        let integration_s = integration.to_string();
+        match e {
+            RefreshError::NotAuthorized { reason: Some(r) } => TokenError::NeedsReauthorization {
+                integration: integration_s,
+                reason: r.clone(),
+                setup_url: self.setup_url(),
+            },
+            RefreshError::NotAuthorized { reason: None } => TokenError::NotAuthorized {
+                integration: integration_s,
+                setup_url: self.setup_url(),
+            },
+            RefreshError::NoRefreshToken => TokenError::NeedsReauthorization {
+                integration: integration_s,
+                reason: "the access token expired and the provider gave no refresh token".into(),
+                setup_url: self.setup_url(),
+            },
+            RefreshError::Resolve(r) => TokenError::Setup {
+                integration: integration_s,
+                message: r.to_string(),
+            },
+            RefreshError::Endpoint(ep) if ep.is_permanent() => TokenError::NeedsReauthorization {
+                integration: integration_s,
+                reason: format!("refreshing the token failed: {ep}"),
+                setup_url: self.setup_url(),
+            },
+            RefreshError::Endpoint(ep) => TokenError::Transient {
+                integration: integration_s,
+                message: ep.to_string(),
+            },
+            RefreshError::Store(m) => TokenError::Transient {
+                integration: integration_s,
+                message: format!("the store could not be read or written ({m})"),
+            },
+        }
+    }
+
+    /// The client authentication method that worked last for `integration`.
+    async fn preferred_method(&self, integration: &str) -> (OAuthStatus, AuthMethod) {
+        let status = self
+            .store
+            .oauth_status(integration)
+            .await
+            .unwrap_or_default();
+        let method = match status.auth_method {
+            Some(ClientAuthMethod::Basic) => AuthMethod::Basic,
+            _ => AuthMethod::Body,
+        };
+        (status, method)
+    }
+
+    /// Refreshes with the lock held. Success stores the new tokens (keeping the old refresh
+    /// token when none comes back); a permanent failure drops the tokens and marks the
+    /// integration "needs re-authorization"; a transient one changes nothing.
+    async fn refresh_locked(
+        &self,
+        app: &App,
+        integration: &str,
+        old: Tokens,
+    ) -> Result<Tokens, RefreshError> {
+        let Some(refresh_token) = old.refresh_token.clone() else {
+            return Err(RefreshError::NoRefreshToken);
+        };
+        let resolved = self
+            .resolve(app, integration)
+            .await
+            .map_err(RefreshError::Resolve)?;
+        let (mut status, preferred) = self.preferred_method(integration).await;
+        let grant = Grant::RefreshToken {
+            refresh_token: &refresh_token,
+        };
+        match client::request_tokens(&self.http, &resolved.endpoint, &grant, preferred).await {
+            Ok((resp, method)) => {
+                let now = unix_now();
+                let tokens = Tokens {
+                    access_token: resp.access_token,
+                    refresh_token: resp.refresh_token.or(old.refresh_token),
+                    token_type: resp.token_type.or(old.token_type),
+                    scope: resp.scope.or(old.scope),
+                    expires_at: resp.expires_in.map(|s| now + s),
+                    obtained_at: now,
+                };
+                self.store
+                    .set_tokens(integration, &tokens)
+                    .await
+                    .map_err(|e| RefreshError::Store(e.to_string()))?;
+                status.auth_method = Some(to_store_method(method));
+                status.last_refresh_at = Some(now);
+                status.needs_reauth = None;
+                if let Err(e) = self.store.set_oauth_status(integration, &status).await {
+                    tracing::warn!(integration, "could not record the refresh time: {e}");
+                }
+                tracing::info!(integration, "access token refreshed");
+                Ok(tokens)
+            }
+            Err(e) if e.is_permanent() => {
+                let reason = format!("refreshing the token failed: {e}");
+                tracing::warn!(
+                    integration,
+                    "{reason}; the integration needs re-authorization"
+                );
+                if let Err(se) = self.store.delete_tokens(integration).await {
+                    tracing::warn!(integration, "could not drop the dead tokens: {se}");
+                }
+                status.needs_reauth = Some(reason);
+                if let Err(se) = self.store.set_oauth_status(integration, &status).await {
+                    tracing::warn!(integration, "could not record the failure: {se}");
+                }
+                Err(RefreshError::Endpoint(e))
+            }
+            Err(e) => {
+                tracing::warn!(integration, "refresh failed, tokens kept: {e}");
+                Err(RefreshError::Endpoint(e))
+            }
+        }
+    }
+
+    /// Refreshes an agent's tokens sent by the browser; nothing is stored but the client
+    /// authentication method that worked.
+    pub async fn refresh_agent(
+        &self,
+        app: &App,
+        integration: &str,
+        refresh_token: &str,
+    ) -> Result<TokenResponse, RefreshError> {
+        let resolved = self
+            .resolve(app, integration)
+            .await
+            .map_err(RefreshError::Resolve)?;
+        let (mut status, preferred) = self.preferred_method(integration).await;
+        let grant = Grant::RefreshToken { refresh_token };
+        let (resp, method) =
+            client::request_tokens(&self.http, &resolved.endpoint, &grant, preferred)
+                .await
+                .map_err(RefreshError::Endpoint)?;
+        if status.auth_method != Some(to_store_method(method)) {
+            status.auth_method = Some(to_store_method(method));
+            let _ = self.store.set_oauth_status(integration, &status).await;
+        }
+        Ok(resp)
+    }
+
+    /// Exchanges an authorization code. Account level: the tokens are stored and the
+    /// integration's "needs re-authorization" mark is cleared. Agent level: the tokens are
+    /// returned for the browser and not stored.
+    pub async fn exchange_code(
+        &self,
+        resolved: &Resolved,
+        code: &str,
+    ) -> Result<TokenResponse, RefreshError> {
+        let integration = resolved.name.as_str();
+        let (mut status, preferred) = self.preferred_method(integration).await;
+        let redirect_uri = self.config.redirect_uri();
+        let grant = Grant::AuthorizationCode {
+            code,
+            redirect_uri: &redirect_uri,
+        };
+        let (resp, method) =
+            client::request_tokens(&self.http, &resolved.endpoint, &grant, preferred)
+                .await
+                .map_err(RefreshError::Endpoint)?;
+        status.auth_method = Some(to_store_method(method));
+        if !resolved.agent {
+            let now = unix_now();
+            let tokens = Tokens {
+                access_token: resp.access_token.clone(),
+                refresh_token: resp.refresh_token.clone(),
+                token_type: resp.token_type.clone(),
+                scope: resp.scope.clone(),
+                expires_at: resp.expires_in.map(|s| now + s),
+                obtained_at: now,
+            };
+            let flight = self.flight(integration);
+            let _guard = flight.lock.lock().await;
+            self.store
+                .set_tokens(integration, &tokens)
+                .await
+                .map_err(|e| RefreshError::Store(e.to_string()))?;
+            status.needs_reauth = None;
+            tracing::info!(integration, "authorized; tokens stored");
+        }
+        if let Err(e) = self.store.set_oauth_status(integration, &status).await {
+            tracing::warn!(integration, "could not record the OAuth status: {e}");
+        }
+        Ok(resp)
+    }
+
+    /// Per-integration state for `/api/status`: token type, authorized, expiry, last
+    /// refresh, needs re-authorization (with the reason). Never a token or a secret.
+    pub async fn status(&self, app: &App) -> Vec<IntegrationStatus> {
+        let Some(oauth) = app.oauth.as_ref() else {
+            return Vec::new();
+        };
+        let now = unix_now();
+        let mut out = Vec::with_capacity(oauth.integrations.len());
+        for (name, i) in &oauth.integrations {
+            let authorize_url = format!(
+                "{}/auth/index?integration={}",
+                self.config.base_url(),
+                resolve::enc(name)
+            );
+            let status = self.store.oauth_status(name).await.unwrap_or_default();
+            let mut s = IntegrationStatus {
+                name: name.clone(),
+                display_name: i.display_name.clone(),
+                token_type: i.token_type,
+                authorized: None,
+                expires_at: None,
+                expires_in: None,
+                has_refresh_token: false,
+                scope: None,
+                obtained_at: None,
+                last_refresh_at: status.last_refresh_at,
+                needs_reauth: status.needs_reauth.is_some(),
+                reason: status.needs_reauth.clone(),
+                client_auth_method: status.auth_method.map(ClientAuthMethod::as_str),
+                authorize_url,
+            };
+            if !i.is_agent() {
+                let tokens = self.store.tokens(name).await.ok().flatten();
+                s.authorized = Some(tokens.is_some());
+                if let Some(t) = tokens {
+                    s.expires_at = t.expires_at;
+                    s.expires_in = t.expires_at.map(|e| e - now);
+                    s.has_refresh_token = t.refresh_token.is_some();
+                    s.scope = t.scope;
+                    s.obtained_at = Some(t.obtained_at);
+                }
+            }
+            out.push(s);
+        }
+        out
+    }
+}
+
+/// A failure that says nothing about the grant (network, timeout, 5xx, nonsense answer).
+fn is_transient(e: &RefreshError) -> bool {
+    matches!(e, RefreshError::Endpoint(ep) if !ep.is_permanent())
+}
+
+fn to_store_method(m: AuthMethod) -> ClientAuthMethod {
+    match m {
+        AuthMethod::Body => ClientAuthMethod::Body,
+        AuthMethod::Basic => ClientAuthMethod::Basic,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(obtained: i64, expires: Option<i64>) -> Tokens {
+        Tokens {
+            access_token: "a".into(),
+            refresh_token: Some("r".into()),
+            token_type: None,
+            scope: None,
+            expires_at: expires,
+            obtained_at: obtained,
+        }
+    }
+
+    #[test]
+    fn due_within_the_margin() {
+        let t = tokens(1000, Some(4600));
+        let m = Duration::from_secs(60);
+        assert!(!is_due(&t, m, 4000));
+        assert!(!is_due(&t, m, 4539));
+        assert!(is_due(&t, m, 4540));
+        assert!(is_due(&t, m, 5000));
+    }
+
+    #[test]
+    fn margin_is_capped_at_half_the_lifetime() {
+        // A 5-second token with a 60-second margin is not refreshed before every use.
+        let t = tokens(1000, Some(1005));
+        let m = Duration::from_secs(60);
+        assert!(!is_due(&t, m, 1000));
+        assert!(!is_due(&t, m, 1002));
+        assert!(is_due(&t, m, 1003));
+    }
+
+    #[test]
+    fn unknown_expiry_is_never_due() {
+        assert!(!is_due(&tokens(0, None), Duration::from_secs(60), i64::MAX));
+    }
+}

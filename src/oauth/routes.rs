@@ -1,0 +1,422 @@
+//! The handshake's HTTP surface: `GET /auth/index`, `GET /auth/callback`, and `POST /dprouter`
+//! with `MKP-ROUTE: oauth` (action `refresh`).
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, guard, web};
+use serde_json::{Value, json};
+
+use super::client::EndpointError;
+use super::manager::{RefreshError, TokenManager};
+use super::pages::{self, ErrorPage};
+use super::resolve::{self, ResolveError};
+use super::state::{Pending, StateError};
+use crate::server::Shared;
+use crate::server::origin::{self, OriginKind};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/index", web::get().to(auth_index))
+        .route("/auth/callback", web::get().to(auth_callback))
+        .service(
+            web::resource("/dprouter")
+                .guard(guard::fn_guard(|ctx| {
+                    ctx.head()
+                        .headers()
+                        .get("mkp-route")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.trim().eq_ignore_ascii_case("oauth"))
+                }))
+                .route(web::post().to(dprouter_oauth)),
+        );
+}
+
+fn query(req: &HttpRequest) -> HashMap<String, String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The page to return to after the handshake: a path on this server only (never another
+/// site: an open redirect would let any page bounce the developer's browser through us).
+fn return_to(callback: Option<&str>, shared: &Shared) -> String {
+    const DEFAULT: &str = "/custom_configs";
+    let Some(cb) = callback.map(str::trim).filter(|c| !c.is_empty()) else {
+        return DEFAULT.to_string();
+    };
+    if cb.starts_with('/') && !cb.starts_with("//") && !cb.contains('\\') {
+        return cb.to_string();
+    }
+    match url::Url::parse(cb) {
+        Ok(u) => {
+            let origin = u.origin().ascii_serialization();
+            if origin::classify(&origin, &shared.config) == OriginKind::Own {
+                match u.query() {
+                    Some(q) => format!("{}?{q}", u.path()),
+                    None => u.path().to_string(),
+                }
+            } else {
+                DEFAULT.to_string()
+            }
+        }
+        Err(_) => DEFAULT.to_string(),
+    }
+}
+
+fn retry_url(integration: &str, return_to: &str) -> String {
+    format!(
+        "/auth/index?integration={}&callback={}",
+        resolve::enc(integration),
+        resolve::enc(return_to)
+    )
+}
+
+fn resolve_error_page(e: &ResolveError, return_to: &str) -> HttpResponse {
+    let status = match e {
+        ResolveError::Unknown { .. } | ResolveError::NoOAuth => StatusCode::NOT_FOUND,
+        ResolveError::Store { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    ErrorPage {
+        status,
+        title: "The authorization cannot start",
+        message: format!("{e}."),
+        hint: None,
+        retry_url: e.integration().map(|i| retry_url(i, return_to)),
+        provider_error: None,
+    }
+    .render()
+}
+
+/// `GET /auth/index?integration=NAME[&callback=PATH]`: 302 to the provider.
+async fn auth_index(
+    req: HttpRequest,
+    shared: web::Data<Shared>,
+    tm: web::Data<TokenManager>,
+) -> HttpResponse {
+    let q = query(&req);
+    let back = return_to(q.get("callback").map(String::as_str), &shared);
+    let app = shared.app();
+    let name = match resolve::integration_name(&app, q.get("integration").map(String::as_str)) {
+        Ok(n) => n,
+        Err(e) => return resolve_error_page(&e, &back),
+    };
+    let resolved = match tm.resolve(&app, &name).await {
+        Ok(r) => r,
+        Err(e) => return resolve_error_page(&e, &back),
+    };
+    let state = tm.states.issue(Pending {
+        integration: name.clone(),
+        return_to: back,
+        agent: resolved.agent,
+    });
+    let url = super::authorize::authorize_url(
+        &resolved.authorize_url,
+        &resolved.options,
+        &resolved.endpoint.client_id,
+        &tm.config().redirect_uri(),
+        &state,
+    );
+    tracing::info!(integration = %name, "starting the OAuth handshake");
+    HttpResponse::Found()
+        .insert_header(("Location", url.as_str()))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+fn state_error_page(e: StateError) -> HttpResponse {
+    let (title, hint) = match e {
+        StateError::Missing => (
+            "The callback has no state",
+            "Open /custom_configs and start the authorization from there; the provider must send back the state it was given.",
+        ),
+        StateError::Unknown => (
+            "Unknown authorization state",
+            "This callback was not started by this server (it may be forged, or fdk-emu was restarted since). No token was requested. Start the authorization again.",
+        ),
+        StateError::Expired => (
+            "The authorization took too long",
+            "An authorization must finish within 10 minutes of starting it. No token was requested. Start it again.",
+        ),
+        StateError::Reused => (
+            "This authorization was already completed",
+            "Each callback URL works once (it was reloaded, or opened twice). No token was requested. If the integration is not authorized, start again.",
+        ),
+    };
+    ErrorPage {
+        status: StatusCode::BAD_REQUEST,
+        title,
+        message: format!("Refused: {e}."),
+        hint: Some(hint.to_string()),
+        retry_url: None,
+        provider_error: None,
+    }
+    .render()
+}
+
+/// `GET /auth/callback?code=…&state=…` (or `?error=…`).
+async fn auth_callback(
+    req: HttpRequest,
+    shared: web::Data<Shared>,
+    tm: web::Data<TokenManager>,
+) -> HttpResponse {
+    let q = query(&req);
+    let pending = match tm.states.take(q.get("state").map(String::as_str)) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("OAuth callback refused: {e}");
+            return state_error_page(e);
+        }
+    };
+    let retry = retry_url(&pending.integration, &pending.return_to);
+    if let Some(error) = q.get("error") {
+        return ErrorPage {
+            status: StatusCode::BAD_REQUEST,
+            title: "The provider did not authorize the app",
+            message: format!(
+                "The provider answered the authorization of \"{}\" with an error.",
+                pending.integration
+            ),
+            hint: Some("Check the client ID, the scopes (options.scope) and that http://localhost:PORT/auth/callback is registered as redirect URI with the provider, then try again.".replace("http://localhost:PORT/auth/callback", &tm.config().redirect_uri())),
+            retry_url: Some(retry),
+            provider_error: Some((
+                error.clone(),
+                q.get("error_description").cloned(),
+                q.get("error_uri").cloned(),
+            )),
+        }
+        .render_for_opener(opener_error(&pending, error).as_ref());
+    }
+    let Some(code) = q.get("code").filter(|c| !c.is_empty()) else {
+        return ErrorPage {
+            status: StatusCode::BAD_REQUEST,
+            title: "The callback has no code",
+            message: "The provider redirected back without an authorization code or an error."
+                .into(),
+            hint: None,
+            retry_url: Some(retry),
+            provider_error: None,
+        }
+        .render();
+    };
+    let app = shared.app();
+    let resolved = match tm.resolve(&app, &pending.integration).await {
+        Ok(r) => r,
+        Err(e) => return resolve_error_page(&e, &pending.return_to),
+    };
+    match tm.exchange_code(&resolved, code).await {
+        Ok(tokens) if pending.agent => {
+            let message = json!({
+                "type": "agent_oauth_handshake",
+                "integration": pending.integration,
+                "tokens": {
+                    "access_token": tokens.access_token,
+                    "refresh_token": tokens.refresh_token,
+                },
+            });
+            pages::page(
+                StatusCode::OK,
+                "agent_landing",
+                &json!({
+                    "display_name": resolved.display_name,
+                    "message_json": pages::script_json(&message),
+                }),
+            )
+        }
+        Ok(_) => HttpResponse::Found()
+            .insert_header(("Location", pending.return_to.as_str()))
+            .insert_header(("Cache-Control", "no-store"))
+            .finish(),
+        Err(e) => {
+            tracing::warn!(integration = %pending.integration, "code exchange failed: {e}");
+            let provider_error = match &e {
+                RefreshError::Endpoint(EndpointError::Provider {
+                    error: Some(err),
+                    description,
+                    ..
+                }) => Some((err.clone(), description.clone(), None)),
+                _ => None,
+            };
+            ErrorPage {
+                status: StatusCode::BAD_GATEWAY,
+                title: "The token request failed",
+                message: format!(
+                    "The code of \"{}\" could not be exchanged for tokens: {e}.",
+                    pending.integration
+                ),
+                hint: Some(format!(
+                    "Check token_url and the client ID and secret (config/oauth_config.json, or {}/oauth_configs?integration={}).",
+                    tm.config().base_url(),
+                    resolve::enc(&pending.integration)
+                )),
+                retry_url: Some(retry),
+                provider_error,
+            }
+            .render_for_opener(opener_error(&pending, &e.to_string()).as_ref())
+        }
+    }
+}
+
+/// For agent-level popups: the failure message for the opener (`error.message`, the shape
+/// the client script expects).
+fn opener_error(pending: &Pending, message: &str) -> Option<Value> {
+    pending.agent.then(|| {
+        json!({
+            "type": "agent_oauth_handshake",
+            "integration": pending.integration,
+            "error": {"message": format!("authorizing \"{}\" failed: {message}", pending.integration)},
+        })
+    })
+}
+
+/// FDK's answer shape for the oauth route: `{status, headers, response}` with that status.
+fn fdk_answer(status: u16, response: Value) -> HttpResponse {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    HttpResponse::build(code).json(json!({"status": status, "headers": {}, "response": response}))
+}
+
+const CANNOT_REFRESH: &str = "Access token cannot be refreshed";
+
+/// `POST /dprouter` with `MKP-ROUTE: oauth`, body `{"action":"refresh"[, "integration":
+/// NAME][, "tokens":{…}]}`. Account level: refresh now and answer 200 `{"success":true}`.
+/// Agent level: refresh the tokens sent and answer them. 210 when there is no refresh token,
+/// the provider's status and body when it refuses.
+async fn dprouter_oauth(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+    tm: web::Data<TokenManager>,
+) -> HttpResponse {
+    // Cross-site callers are refused by the server-wide guard (server/guard.rs).
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return HttpResponse::BadRequest().json(json!({
+                "status": 400,
+                "message": format!("the /dprouter body is not JSON ({e}); send {{\"action\":\"refresh\"}}"),
+            }));
+        }
+    };
+    let action = body.get("action").and_then(Value::as_str).unwrap_or("");
+    if action != "refresh" {
+        return HttpResponse::BadRequest().json(json!({
+            "status": 400,
+            "message": format!("unknown action \"{action}\" for the oauth route; the only one is \"refresh\""),
+        }));
+    }
+    let q = query(&req);
+    let requested = body
+        .get("integration")
+        .or_else(|| body.get("oauth"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| q.get("integration").cloned());
+    let app = shared.app();
+    let name = match resolve::integration_name(&app, requested.as_deref()) {
+        Ok(n) => n,
+        Err(e) => return fdk_answer(400, Value::String(e.to_string())),
+    };
+    let agent = app
+        .oauth
+        .as_ref()
+        .and_then(|o| o.integrations.get(&name))
+        .is_some_and(|i| i.is_agent());
+    if agent {
+        let Some(rt) = body
+            .get("tokens")
+            .and_then(|t| t.get("refresh_token"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        else {
+            return fdk_answer(210, Value::String(CANNOT_REFRESH.into()));
+        };
+        return match tm.refresh_agent(&app, &name, rt).await {
+            Ok(t) => HttpResponse::Ok().json(json!({
+                "action": "refresh",
+                "integration": name,
+                "tokens": {
+                    "access_token": t.access_token,
+                    "refresh_token": t.refresh_token.as_deref().unwrap_or(rt),
+                },
+            })),
+            Err(e) => refresh_error_answer(&e),
+        };
+    }
+    match tm.refresh_now(&app, &name).await {
+        Ok(()) => HttpResponse::Ok().json(json!({"success": true})),
+        Err(e) => refresh_error_answer(&e),
+    }
+}
+
+fn refresh_error_answer(e: &RefreshError) -> HttpResponse {
+    match e {
+        RefreshError::NoRefreshToken | RefreshError::NotAuthorized { .. } => {
+            let mut r = fdk_answer(210, Value::String(CANNOT_REFRESH.into()));
+            // FDK's shape, plus the reason for people reading the network tab.
+            let reason = e.to_string();
+            if let Ok(v) = reason.parse::<actix_web::http::header::HeaderValue>() {
+                r.headers_mut().insert(
+                    actix_web::http::header::HeaderName::from_static("x-fdk-emu-reason"),
+                    v,
+                );
+            }
+            r
+        }
+        RefreshError::Endpoint(EndpointError::Provider { status, body, .. }) => {
+            fdk_answer(*status, Value::String(body.clone()))
+        }
+        RefreshError::Endpoint(other) => fdk_answer(502, Value::String(other.to_string())),
+        RefreshError::Resolve(r) => fdk_answer(400, Value::String(r.to_string())),
+        RefreshError::Store(m) => fdk_answer(500, Value::String(m.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared() -> Shared {
+        let config = crate::server::Config {
+            app_dir: ".".into(),
+            host: "127.0.0.1".into(),
+            port: 10001,
+            store_path: "x".into(),
+            demo_provider: false,
+            upstreams: vec![],
+            request_timeout: std::time::Duration::from_secs(15),
+            rate_limit: true,
+            response_limit: true,
+            refresh_margin: std::time::Duration::from_secs(60),
+        };
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/demo");
+        let loaded = crate::app::load(&root).expect("demo app");
+        Shared::new(config, loaded.app, Default::default())
+    }
+
+    #[test]
+    fn return_pages_stay_on_this_server() {
+        let s = shared();
+        assert_eq!(return_to(None, &s), "/custom_configs");
+        assert_eq!(
+            return_to(Some("/custom_configs?x=1"), &s),
+            "/custom_configs?x=1"
+        );
+        assert_eq!(
+            return_to(
+                Some("http://localhost:10001/custom_configs?product=freshdesk"),
+                &s
+            ),
+            "/custom_configs?product=freshdesk"
+        );
+        assert_eq!(
+            return_to(Some("https://evil.test/x"), &s),
+            "/custom_configs"
+        );
+        assert_eq!(return_to(Some("//evil.test/x"), &s), "/custom_configs");
+        assert_eq!(return_to(Some("/\\evil.test"), &s), "/custom_configs");
+        assert_eq!(
+            return_to(Some("http://localhost:9999/x"), &s),
+            "/custom_configs"
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! The `state` parameter of the handshake: a one-time random value that ties the provider's
+//! redirect back to the `/auth/index` request that started it.
+//!
+//! FDK stores one UUID per product, never clears it and accepts it again, so a callback URL can
+//! be replayed and two handshakes overwrite each other. Here each handshake gets its own state:
+//! 256 random bits, kept server-side with the integration and the page to return to, valid for
+//! ten minutes and usable once. The pending states live in memory: they only have to survive
+//! the minute a developer spends on the provider's consent page, and a restart simply asks
+//! for a new handshake.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use rand::Rng as _;
+
+/// How long a handshake may take from `/auth/index` to `/auth/callback`.
+pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// More pending handshakes than anyone starts by hand; beyond it the oldest are dropped so a
+/// script hammering `/auth/index` cannot grow memory without bound.
+const MAX_PENDING: usize = 1000;
+
+/// What a state stands for, known only to the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub integration: String,
+    /// Path (with query) on our server to send the browser to after success.
+    pub return_to: String,
+    /// Agent-level handshakes hand the tokens to the opener page instead of storing them.
+    pub agent: bool,
+}
+
+/// Why a callback's state was refused. Each case gets its own page, so the developer knows
+/// whether to retry or to look for a stale tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("the callback has no state parameter")]
+    Missing,
+    #[error("the state is not one this server issued (forged, or from before a restart)")]
+    Unknown,
+    #[error("the state has expired (a handshake must finish within 10 minutes)")]
+    Expired,
+    #[error("the state has already been used (the callback was opened twice)")]
+    Reused,
+}
+
+#[derive(Debug)]
+struct Entry {
+    pending: Pending,
+    issued: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    pending: HashMap<String, Entry>,
+    /// States taken already, kept until they would have expired, to tell "reused" from
+    /// "unknown".
+    used: HashMap<String, Instant>,
+}
+
+/// The pending handshakes of this server process.
+///
+/// A `std` mutex: every operation is a few map lookups and never awaits.
+#[derive(Debug, Default)]
+pub struct StateStore {
+    inner: Mutex<Inner>,
+    ttl: Option<Duration>,
+}
+
+impl StateStore {
+    pub fn new() -> StateStore {
+        StateStore::default()
+    }
+
+    /// A store whose states expire after `ttl` (tests use a short one).
+    pub fn with_ttl(ttl: Duration) -> StateStore {
+        StateStore {
+            inner: Mutex::default(),
+            ttl: Some(ttl),
+        }
+    }
+
+    fn ttl(&self) -> Duration {
+        self.ttl.unwrap_or(STATE_TTL)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave the maps inconsistent (each operation
+        // is a single insert or remove), so a poisoned lock is safe to keep using.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Issues a fresh state for a handshake.
+    pub fn issue(&self, pending: Pending) -> String {
+        let state = random_state();
+        let now = Instant::now();
+        let ttl = self.ttl();
+        let mut inner = self.lock();
+        inner
+            .pending
+            .retain(|_, e| now.duration_since(e.issued) < ttl);
+        inner.used.retain(|_, at| now.duration_since(*at) < ttl);
+        if inner.pending.len() >= MAX_PENDING
+            && let Some(oldest) = inner
+                .pending
+                .iter()
+                .min_by_key(|(_, e)| e.issued)
+                .map(|(k, _)| k.clone())
+        {
+            inner.pending.remove(&oldest);
+        }
+        inner.pending.insert(
+            state.clone(),
+            Entry {
+                pending,
+                issued: now,
+            },
+        );
+        state
+    }
+
+    /// Takes a state from a callback: valid once, within the time limit.
+    pub fn take(&self, state: Option<&str>) -> Result<Pending, StateError> {
+        self.take_at(state, Instant::now())
+    }
+
+    /// [`take`](Self::take) as if the clock showed `now` (lets tests expire a state without
+    /// waiting ten minutes).
+    fn take_at(&self, state: Option<&str>, now: Instant) -> Result<Pending, StateError> {
+        let state = match state {
+            Some(s) if !s.is_empty() => s,
+            _ => return Err(StateError::Missing),
+        };
+        let ttl = self.ttl();
+        let mut inner = self.lock();
+        match inner.pending.remove(state) {
+            Some(entry) => {
+                inner.used.insert(state.to_string(), now);
+                if now.duration_since(entry.issued) >= ttl {
+                    Err(StateError::Expired)
+                } else {
+                    Ok(entry.pending)
+                }
+            }
+            None if inner.used.contains_key(state) => Err(StateError::Reused),
+            None => Err(StateError::Unknown),
+        }
+    }
+}
+
+/// 256 bits from the thread's CSPRNG, URL-safe base64 (43 characters).
+fn random_state() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending() -> Pending {
+        Pending {
+            integration: "github".into(),
+            return_to: "/custom_configs".into(),
+            agent: false,
+        }
+    }
+
+    #[test]
+    fn a_state_is_valid_once() {
+        let store = StateStore::new();
+        let s = store.issue(pending());
+        assert_eq!(store.take(Some(&s)), Ok(pending()));
+        assert_eq!(store.take(Some(&s)), Err(StateError::Reused));
+    }
+
+    #[test]
+    fn forged_and_missing_states_are_refused() {
+        let store = StateStore::new();
+        let _real = store.issue(pending());
+        assert_eq!(store.take(Some("forged")), Err(StateError::Unknown));
+        assert_eq!(store.take(Some("")), Err(StateError::Missing));
+        assert_eq!(store.take(None), Err(StateError::Missing));
+    }
+
+    #[test]
+    fn an_expired_state_is_refused_and_cannot_be_retried() {
+        let store = StateStore::new();
+        let s = store.issue(pending());
+        let later = Instant::now() + STATE_TTL + Duration::from_secs(1);
+        assert_eq!(store.take_at(Some(&s), later), Err(StateError::Expired));
+        assert_eq!(store.take(Some(&s)), Err(StateError::Reused));
+    }
+
+    #[test]
+    fn states_are_long_random_and_distinct() {
+        let store = StateStore::new();
+        let a = store.issue(pending());
+        let b = store.issue(pending());
+        assert_ne!(a, b);
+        // 43 base64 characters carry 256 bits (≥ 128 asked for).
+        assert_eq!(a.len(), 43);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+
+    #[test]
+    fn each_state_keeps_its_own_integration() {
+        let store = StateStore::new();
+        let a = store.issue(pending());
+        let b = store.issue(Pending {
+            integration: "asana".into(),
+            return_to: "/custom_configs?x=1".into(),
+            agent: true,
+        });
+        assert_eq!(
+            store.take(Some(&b)).map(|p| p.integration),
+            Ok("asana".into())
+        );
+        assert_eq!(
+            store.take(Some(&a)).map(|p| p.integration),
+            Ok("github".into())
+        );
+    }
+}
