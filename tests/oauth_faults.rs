@@ -21,8 +21,9 @@ use oauth_app::*;
 use peers::MockServer;
 use serde_json::{Value, json};
 
-/// A platform 3.0 app with two integrations on the same provider: `alpha` (account level)
-/// and `beta` (agent level).
+/// A platform 3.0 app with three integrations on the same provider: `alpha` (account
+/// level), `beta` (agent level) and `gamma` (account level, URLs and headers templated with
+/// `oauth_iparams`).
 fn multi_app(root: &Path, provider: &str) -> PathBuf {
     let integration = |name: &str, token_type: &str| {
         json!({
@@ -40,13 +41,26 @@ fn multi_app(root: &Path, provider: &str) -> PathBuf {
         "oauth-multi",
         &json!({
             "platform-version": "3.0",
-            "modules": {"common": {"location": {"full_page_app": {
-                "url": "index.html", "icon": "styles/images/icon.svg"}}}},
+            "modules": {
+                "common": {"location": {"full_page_app": {
+                    "url": "index.html", "icon": "styles/images/icon.svg"}}},
+                "support_ticket": {}
+            },
             "engines": {"node": "18.20.8", "fdk": "9.8.1"}
         }),
         &json!({"integrations": {
             "alpha": integration("alpha", "account"),
             "beta": integration("beta", "agent"),
+            "gamma": {
+                "display_name": "Gamma (per-tenant URLs)",
+                "client_id": "gamma-file-client",
+                "client_secret": "gamma-file-secret",
+                "authorize_url": format!("{provider}/authorize?tenant=<%= oauth_iparams.tenant %>"),
+                "token_url": format!("{provider}/token"),
+                "token_type": "account",
+                "options": {"scope": "read", "customHeaders": {"X-Tenant": "<%= oauth_iparams.tenant %>"}},
+                "oauth_iparams": {"tenant": {"display_name": "Tenant", "description": "Your tenant's name", "type": "text", "required": true}}
+            },
         }}),
     )
 }
@@ -472,4 +486,72 @@ fn provider_down_or_garbage_is_transient_and_keeps_the_tokens() {
     assert_eq!(kept.refresh_token.as_deref(), Some("old-refresh"));
     let status = l.rt.block_on(l.manager.status(&l.app));
     assert!(!status.iter().any(|s| s.needs_reauth));
+}
+
+#[test]
+fn oauth_iparams_render_the_config_and_setup_credentials_override_the_file() {
+    let mock = MockServer::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let app = multi_app(tmp.path(), &mock.base);
+    let server = common::Server::start(&app, &[]);
+    let http = http();
+
+    // Without the tenant, the handshake cannot start and says where to enter it.
+    let r = http
+        .get(server.url("/auth/index?integration=gamma"))
+        .send()
+        .expect("index");
+    assert_eq!(r.status(), 400);
+    let text = r.text().unwrap_or_default();
+    assert!(text.contains("oauth_iparams.tenant"), "{text}");
+    assert!(text.contains("/oauth_iparams?integration"), "{text}");
+
+    // Values entered on the setup pages (written here through the store, as those pages do).
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let store =
+        Store::open_with_key(&app.join(".fdk/localstore.sqlite"), test_key()).expect("store");
+    let mut iparams = serde_json::Map::new();
+    iparams.insert("tenant".into(), json!("acme"));
+    rt.block_on(store.set_oauth_iparams("gamma", iparams))
+        .expect("oauth_iparams");
+    rt.block_on(store.set_credentials(
+        "gamma",
+        &fdk_emu::store::Credentials {
+            client_id: "gamma-page-client".into(),
+            client_secret: "gamma-page-secret".into(),
+        },
+    ))
+    .expect("credentials");
+
+    let r = handshake(&server, "gamma");
+    assert_eq!(r.status(), 302, "{:?}", r.text());
+    let req = mock
+        .token_requests()
+        .into_iter()
+        .find(|r| r["grant_type"] == "authorization_code")
+        .expect("code exchange");
+    assert_eq!(
+        req["client_id"], "gamma-page-client",
+        "setup-page credentials win"
+    );
+    assert_eq!(req["headers"]["x-tenant"], "acme", "customHeaders rendered");
+    let r = http
+        .get(server.url("/auth/index?integration=gamma"))
+        .send()
+        .expect("index");
+    let authorize = location(&r, &server.base);
+    assert!(authorize.contains("tenant=acme"), "{authorize}");
+    assert!(
+        authorize.contains("client_id=gamma-page-client"),
+        "{authorize}"
+    );
+    // Each integration has its own tokens.
+    assert_eq!(
+        integration_status(&server.base, "gamma")["authorized"],
+        true
+    );
+    assert_eq!(
+        integration_status(&server.base, "alpha")["authorized"],
+        false
+    );
 }

@@ -10,7 +10,8 @@
 //   POST /_control  {"delay_ms":0, "refresh":"ok"|"invalid_grant"|"garbage"|"server_error",
 //                    "code":"ok"|"garbage", "expires_in":3600|null, "require_basic":false,
 //                    "no_refresh_token":false}   (fields merge into the current mode)
-//   GET  /_stats    {"token_requests":[{"grant_type","basic","body_secret","headers"}...]}
+//   GET  /_stats    {"token_requests":[{"grant_type","basic","body_secret","client_id",
+//                                       "headers"}...]}
 //
 // Usage: FDK_EMU_TEST_PEERS=<.test-peers> node tests/peers/oauth2-mock.mjs [port]
 import http from "node:http";
@@ -107,6 +108,7 @@ const server = http.createServer(async (req, res) => {
       grant_type: grant,
       basic: (req.headers.authorization || "").startsWith("Basic "),
       body_secret: form.has("client_secret"),
+      client_id: form.get("client_id"),
       headers: req.headers,
     });
     if (mode.delay_ms > 0) {

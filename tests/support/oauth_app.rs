@@ -37,7 +37,6 @@ pub fn single_form_app(root: &Path, authorize_url: &str, token_url: &str) -> Pat
                 "location": {"ticket_sidebar": {
                     "url": "index.html", "icon": "styles/images/icon.svg"}},
                 "requests": {"userinfo": {}}}},
-            "whitelisted-domains": [],
             "engines": {"node": "18.20.8", "fdk": "9.8.1"}
         }),
         &json!({
