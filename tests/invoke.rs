@@ -592,3 +592,29 @@ fn cors_for_product_pages_and_our_own_only() {
         .expect("POST");
     assert_eq!(r.status(), 403);
 }
+
+#[test]
+fn the_next_call_uses_iparams_stored_just_before() {
+    let httpbin = Httpbin::start();
+    let (_tmp, dir) = copy_app("invoke");
+    let server = start(&dir, &httpbin, &["--no-rate-limit"]);
+    for (i, plan) in ["pro", "free", "pro", "free", "pro", "free"]
+        .iter()
+        .enumerate()
+    {
+        store_iparams(
+            &server,
+            json!({"user": format!("user-{i}"), "api_key": "key-1", "plan": plan}),
+        );
+        let env = invoke(
+            &server,
+            call("echo", json!({"context": {"id": i, "note": "n"}})),
+        );
+        let got = echoed(&env);
+        assert_eq!(got["headers"]["X-Plan"], *plan, "round {i}");
+        let basic = got["headers"]["Authorization"].as_str().unwrap_or_default();
+        use base64::Engine as _;
+        let want = base64::engine::general_purpose::STANDARD.encode(format!("user-{i}:key-1"));
+        assert_eq!(basic, format!("Basic {want}"), "round {i}");
+    }
+}

@@ -165,7 +165,12 @@ async fn guard_refuses_foreign_hosts_and_cross_site_writes() {
         .expect("send");
     assert_eq!(r.status(), 403);
     let body: Value = r.json().await.expect("json");
-    assert_eq!(body["error"], "cross_site_request");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("evil.example")),
+        "{body}"
+    );
     let r = c
         .post(server.url("/system_settings"))
         .header("origin", "https://acme.freshdesk.com")
@@ -177,6 +182,8 @@ async fn guard_refuses_foreign_hosts_and_cross_site_writes() {
         .await
         .expect("send");
     assert_eq!(r.status(), 403, "product pages may only use /dprouter");
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "cross_site_request", "{body}");
     let f: Value = c
         .get(server.url("/custom_configs/fetch"))
         .send()
