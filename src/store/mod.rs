@@ -279,28 +279,13 @@ impl Store {
     ) -> Result<Option<Map<String, Value>>, StoreError> {
         let integration = integration.to_string();
         self.call(move |db| {
-            let sealed: Option<Vec<u8>> = db
-                .conn
-                .query_row(
-                    "SELECT sealed FROM oauth_iparams WHERE integration = ?1",
-                    params![integration],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| db.err(e))?;
-            let Some(sealed) = sealed else {
-                return Ok(None);
-            };
             let what = format!("oauth_iparams of integration {integration}");
-            let text = db.open_text(&oauth_iparams_aad(&integration), &sealed, &what)?;
-            match db.json(&text, &what)? {
-                Value::Object(m) => Ok(Some(m)),
-                _ => Err(StoreError::BadValue {
-                    path: db.path.clone(),
-                    what,
-                    detail: "not an object".into(),
-                }),
-            }
+            db.sealed_json(
+                "SELECT sealed FROM oauth_iparams WHERE integration = ?1",
+                &integration,
+                &oauth_iparams_aad(&integration),
+                &what,
+            )
         })
         .await
     }
@@ -331,25 +316,13 @@ impl Store {
     pub async fn tokens(&self, integration: &str) -> Result<Option<Tokens>, StoreError> {
         let integration = integration.to_string();
         self.call(move |db| {
-            let sealed: Option<Vec<u8>> = db
-                .conn
-                .query_row(
-                    "SELECT sealed FROM tokens WHERE integration = ?1",
-                    params![integration],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| db.err(e))?;
-            let Some(sealed) = sealed else {
-                return Ok(None);
-            };
             let what = format!("tokens of integration {integration}");
-            let text = db.open_text(&tokens_aad(&integration), &sealed, &what)?;
-            serde_json::from_str(&text).map_err(|e| StoreError::BadValue {
-                path: db.path.clone(),
-                what,
-                detail: e.to_string(),
-            })
+            db.sealed_json(
+                "SELECT sealed FROM tokens WHERE integration = ?1",
+                &integration,
+                &tokens_aad(&integration),
+                &what,
+            )
         })
         .await
     }
@@ -673,6 +646,33 @@ impl Db {
             what: what.to_string(),
             detail: e.to_string(),
         })
+    }
+
+    /// Reads the sealed JSON value of `integration` with `sql` (one `sealed` column), opens
+    /// and parses it: what oauth_iparams and tokens have in common.
+    fn sealed_json<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        integration: &str,
+        aad: &str,
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .query_row(sql, params![integration], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let text = self.open_text(aad, &sealed, what)?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| StoreError::BadValue {
+                path: self.path.clone(),
+                what: what.to_string(),
+                detail: e.to_string(),
+            })
     }
 
     fn open_text(&self, aad: &str, sealed: &[u8], what: &str) -> Result<String, StoreError> {
