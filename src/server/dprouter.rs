@@ -84,6 +84,10 @@ async fn proxy(
     let template = call.template.clone();
     let sources = ServerSources::new(&store).with_tokens(&tokens);
     let outcome = invoker.invoke(&app, call, &sources).await;
-    eprintln!("{}", outcome.log_line(&template));
+    // One write per line: stderr is unbuffered, and eprintln! would write the line and its
+    // newline separately on every call.
+    let mut line = outcome.log_line(&template);
+    line.push('\n');
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     HttpResponse::Ok().json(&outcome.envelope)
 }

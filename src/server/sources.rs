@@ -44,6 +44,9 @@ fn file_key(path: &Path) -> Option<FileKey> {
 /// Borrowed per request from the server's shared state.
 pub struct ServerSources<'a> {
     store: &'a Store,
+    /// The store snapshot as first read by this request: one call asks for iparams and
+    /// current_host separately, and the files need not be checked twice.
+    memo: std::cell::OnceCell<Arc<StoreSnapshot>>,
     /// The token lifecycle; `None` only where a handler has no use for tokens.
     tokens: Option<&'a TokenManager>,
 }
@@ -52,6 +55,7 @@ impl<'a> ServerSources<'a> {
     pub fn new(store: &'a Store) -> ServerSources<'a> {
         ServerSources {
             store,
+            memo: std::cell::OnceCell::new(),
             tokens: None,
         }
     }
@@ -80,6 +84,15 @@ impl<'a> ServerSources<'a> {
     /// `fdk-emu store reset`, changes the WAL's size or time). Saves two trips to the store
     /// thread on every `invokeTemplate` call.
     async fn snapshot(&self) -> Result<Arc<StoreSnapshot>, String> {
+        if let Some(snap) = self.memo.get() {
+            return Ok(snap.clone());
+        }
+        let snap = self.read_snapshot().await?;
+        let _ = self.memo.set(snap.clone());
+        Ok(snap)
+    }
+
+    async fn read_snapshot(&self) -> Result<Arc<StoreSnapshot>, String> {
         let key = file_key(self.store.path());
         if let Some(key) = &key
             && let Some(hit) = SNAPSHOT.lock().ok().and_then(|c| {
