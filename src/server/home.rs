@@ -42,16 +42,22 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
     let mut h = String::with_capacity(4096);
     h.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     h.push_str(&format!("<title>{} · fdk-emu</title>", esc(&app.name)));
-    h.push_str("<style>body{font:15px/1.5 system-ui,sans-serif;margin:1.5rem;color:#12344d}\
-        .ok{color:#00795b}.bad{color:#c82124}.warn{color:#a05e00}\
-        section{margin:1rem 0}iframe{width:100%;height:420px;border:1px solid #cfd7df;border-radius:4px}\
-        li{margin:.2rem 0}code{background:#f5f7f9;padding:0 .2rem}</style></head><body>");
+    // The setup pages' stylesheet, so the home page looks like the rest of fdk-emu.
+    h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+        <link rel=\"stylesheet\" href=\"/_fdk-emu/pages.css\">\
+        <style>main{max-width:960px}section.card{margin:0 0 18px}section.card h2{font-size:18px;margin:0 0 8px}\
+        .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:#a05e00}li{margin:.2rem 0}\
+        h3{font-size:15px;margin:16px 0 6px}h3 small{color:var(--muted);font-weight:400}\
+        iframe{border:1px solid var(--line);border-radius:6px}</style></head><body>");
     h.push_str(&format!(
-        "<h1>{}</h1><p>Platform {} · served by fdk-emu</p>",
+        "<header class=\"top\"><div class=\"brand\"><span class=\"logo\" aria-hidden=\"true\">◆</span> fdk-emu \
+         <span class=\"app\">{}</span></div></header><main><h1>{}</h1>\
+         <p class=\"intro\">Platform {} · served by fdk-emu</p>",
+        esc(&app.name),
         esc(&app.name),
         esc(app.manifest.platform_version.as_deref().unwrap_or("?"))
     ));
-    h.push_str("<section id=\"validation\"><h2>Validation</h2>");
+    h.push_str("<section id=\"validation\" class=\"card\"><h2>Validation</h2>");
     if errors == 0 {
         h.push_str(&format!(
             "<p class=\"ok\">Valid{}.</p>",
@@ -86,7 +92,7 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
     }
     h.push_str("<p>Details: <a href=\"/api/status\">/api/status</a></p></section>");
 
-    h.push_str("<section id=\"setup\"><h2>Setup</h2><ol>");
+    h.push_str("<section id=\"setup\" class=\"card\"><h2>Setup</h2><ol>");
     match setup_progress(&app, &store).await {
         Ok(progress) => {
             for step in &progress.steps {
@@ -114,7 +120,7 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
     }
     h.push_str("</ol></section>");
 
-    h.push_str("<section id=\"locations\"><h2>Locations</h2>");
+    h.push_str("<section id=\"locations\" class=\"card\"><h2>Locations</h2>");
     if app.manifest.locations.is_empty() {
         h.push_str("<p>The manifest declares no front-end location.</p>");
     }
@@ -135,7 +141,7 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
             esc(&src)
         ));
     }
-    h.push_str("</section>");
+    h.push_str("</section></main>");
     h.push_str(super::live::RELOAD_HOOK);
     h.push_str("</body></html>");
     HttpResponse::Ok()
