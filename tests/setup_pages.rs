@@ -23,11 +23,7 @@ async fn fill(b: &Browser, sel: &str, value: &str) {
 }
 
 async fn submit(b: &Browser) {
-    b.css("form button[type=submit]")
-        .await
-        .click()
-        .await
-        .expect("click submit");
+    b.click("form button[type=submit]").await;
 }
 
 /// Submits the form without the browser-side checks (form.submit() skips submit handlers),
@@ -185,26 +181,10 @@ async fn walks_the_whole_setup_flow_of_the_demo_app() {
     // Valid values of every kind the demo has.
     fill(&b, "#f-support-email", "ops@acme.test").await;
     fill(&b, "#f-api-token", SECRET).await;
-    b.css("#f-plan")
-        .await
-        .select_by_value("enterprise")
-        .await
-        .expect("select");
-    b.css("input[name=region][value=eu]")
-        .await
-        .click()
-        .await
-        .expect("radio");
-    b.css("input[name=channels][value=chat]")
-        .await
-        .click()
-        .await
-        .expect("multi");
-    b.css("#f-notify-agents")
-        .await
-        .click()
-        .await
-        .expect("uncheck");
+    b.select("#f-plan", "enterprise").await;
+    b.click("input[name=region][value=eu]").await;
+    b.click("input[name=channels][value=chat]").await;
+    b.click("#f-notify-agents").await;
     fill(&b, "#f-max-results", "25").await;
     submit(&b).await;
     b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
@@ -416,22 +396,10 @@ async fn every_field_type_renders_validates_and_stores() {
         )
         .await
         .expect("date");
-    b.css("#f-plan")
-        .await
-        .select_by_value("free")
-        .await
-        .expect("select");
-    b.css("input[name=region][value=in]")
-        .await
-        .click()
-        .await
-        .expect("radio");
-    b.css("#f-notify").await.click().await.expect("check");
-    b.css("input[name=channels][value=phone]")
-        .await
-        .click()
-        .await
-        .expect("multi");
+    b.select("#f-plan", "free").await;
+    b.click("input[name=region][value=in]").await;
+    b.click("#f-notify").await;
+    b.click("input[name=channels][value=phone]").await;
     submit(&b).await;
     b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
         .await;
@@ -490,11 +458,7 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
     fill(&b, "#api_key", "HTML-SECRET-1").await;
     b.client.enter_parent_frame().await.expect("parent");
     b.screenshot("01-filled").await;
-    b.css("#install-button")
-        .await
-        .click()
-        .await
-        .expect("install");
+    b.click("#install-button").await;
     b.wait_js(
         "document.getElementById('install-status').textContent === 'Validation failed.'",
         Duration::from_secs(10),
@@ -520,11 +484,7 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
         .expect("enter frame");
     fill(&b, "#tracker_url", "https://tracker.example").await;
     b.client.enter_parent_frame().await.expect("parent");
-    b.css("#install-button")
-        .await
-        .click()
-        .await
-        .expect("install");
+    b.click("#install-button").await;
     b.wait_js(
         "document.getElementById('install-status').textContent.includes('successfully stored')",
         Duration::from_secs(10),
@@ -568,11 +528,7 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
     b.client.enter_parent_frame().await.expect("parent");
     assert_eq!(text(&b, "#install-button").await, "Save");
     b.screenshot("04-edit-state").await;
-    b.css("#install-button")
-        .await
-        .click()
-        .await
-        .expect("install");
+    b.click("#install-button").await;
     b.wait_js(
         "document.getElementById('install-status').textContent.includes('successfully stored')",
         Duration::from_secs(10),

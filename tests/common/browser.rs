@@ -111,6 +111,24 @@ impl Browser {
     }
 
     /// Polls `script` (a JS expression) until it is truthy, up to `within`.
+    /// Clicks the element `selector` names (waiting for it to appear).
+    pub async fn click(&self, selector: &str) {
+        self.css(selector)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {selector}: {e}"));
+    }
+
+    /// Chooses `value` in the `<select>` element `selector` names.
+    pub async fn select(&self, selector: &str, value: &str) {
+        self.css(selector)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("cannot select {value} in {selector}: {e}"));
+    }
+
     pub async fn wait_js(&self, script: &str, within: Duration) -> serde_json::Value {
         let deadline = Instant::now() + within;
         loop {
