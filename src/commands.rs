@@ -144,7 +144,23 @@ fn fdk_config_timeout(root: &Path) -> Option<u64> {
     t.as_u64().or_else(|| t.as_str()?.parse().ok())
 }
 
+/// Sends the server's log events (OAuth handshakes, refreshes, store warnings) to the
+/// terminal. `FDK_EMU_LOG` takes a tracing filter (e.g. `debug`); the default shows fdk-emu's
+/// own information lines. None of them carries a secret.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FDK_EMU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("fdk_emu=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(render::use_color(std::io::stderr().is_terminal()))
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
 fn run_cmd(args: &RunArgs) -> ExitCode {
+    init_logging();
     let root: PathBuf = args.app.app_dir.clone();
     let (loaded, report) = match load_and_validate(&root) {
         Ok(pair) => pair,
