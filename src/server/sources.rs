@@ -1,52 +1,21 @@
 //! What `invokeTemplate` and the app descriptor need from the rest of the server: stored
 //! iparams and system settings (the store) and OAuth tokens (the token lifecycle).
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
 use crate::app::{App, Generation, TokenType};
 use crate::invoke::{Iparams, Sources, TokenProblem};
 use crate::oauth::{TokenError, TokenManager};
-use crate::store::Store;
-
-/// What `invokeTemplate` reads from the store on every call.
-#[derive(Debug)]
-struct StoreSnapshot {
-    iparams: Iparams,
-    current_host: Option<Value>,
-}
-
-/// Identity of the store's files: path, then size and modification time of the database and
-/// of its write-ahead log.
-type FileKey = (
-    PathBuf,
-    Option<(u64, SystemTime)>,
-    Option<(u64, SystemTime)>,
-);
-
-static SNAPSHOT: Mutex<Option<(FileKey, Arc<StoreSnapshot>)>> = Mutex::new(None);
-
-fn file_key(path: &Path) -> Option<FileKey> {
-    let stat = |p: &Path| {
-        std::fs::metadata(p)
-            .ok()
-            .and_then(|m| Some((m.len(), m.modified().ok()?)))
-    };
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let db = stat(path)?;
-    Some((path.to_path_buf(), Some(db), stat(Path::new(&wal))))
-}
+use crate::store::{Reads, Store};
 
 /// Borrowed per request from the server's shared state.
 pub struct ServerSources<'a> {
     store: &'a Store,
-    /// The store snapshot as first read by this request: one call asks for iparams and
+    /// The store's reads as first taken by this request: one call asks for iparams and
     /// current_host separately, and the files need not be checked twice.
-    memo: std::cell::OnceCell<Arc<StoreSnapshot>>,
+    memo: std::cell::OnceCell<Arc<Reads>>,
     /// The token lifecycle; `None` only where a handler has no use for tokens.
     tokens: Option<&'a TokenManager>,
 }
@@ -79,55 +48,14 @@ impl<'a> ServerSources<'a> {
         has_tokens && !needs_reauth
     }
 
-    /// The stored iparams and system settings, read through a cache that is valid while the
-    /// SQLite file and its WAL are unchanged (any commit, by this process or another, such as
-    /// `fdk-emu store reset`, changes the WAL's size or time). Saves two trips to the store
-    /// thread on every `invokeTemplate` call.
-    async fn snapshot(&self) -> Result<Arc<StoreSnapshot>, String> {
-        if let Some(snap) = self.memo.get() {
-            return Ok(snap.clone());
+    /// The stored iparams and system settings ([`Store::reads`], cached by the store).
+    async fn snapshot(&self) -> Result<Arc<Reads>, String> {
+        if let Some(r) = self.memo.get() {
+            return Ok(r.clone());
         }
-        let snap = self.read_snapshot().await?;
-        let _ = self.memo.set(snap.clone());
-        Ok(snap)
-    }
-
-    async fn read_snapshot(&self) -> Result<Arc<StoreSnapshot>, String> {
-        let key = file_key(self.store.path());
-        if let Some(key) = &key
-            && let Some(hit) = SNAPSHOT.lock().ok().and_then(|c| {
-                c.as_ref()
-                    .filter(|(k, _)| k == key)
-                    .map(|(_, snap)| snap.clone())
-            })
-        {
-            return Ok(hit);
-        }
-        let values = self
-            .store
-            .iparams()
-            .await
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default();
-        let secure = if values.is_empty() {
-            Vec::new()
-        } else {
-            self.store
-                .secure_iparam_names()
-                .await
-                .map_err(|e| e.to_string())?
-        };
-        let current_host = self.store.system_settings().await.ok().flatten();
-        let snap = Arc::new(StoreSnapshot {
-            iparams: Iparams { values, secure },
-            current_host,
-        });
-        // The key was taken before reading, so a write in between only makes the next call
-        // read again.
-        if let (Some(key), Ok(mut c)) = (key, SNAPSHOT.lock()) {
-            *c = Some((key, snap.clone()));
-        }
-        Ok(snap)
+        let r = self.store.reads().await.map_err(|e| e.to_string())?;
+        let _ = self.memo.set(r.clone());
+        Ok(r)
     }
 
     /// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
@@ -203,11 +131,15 @@ impl<'a> ServerSources<'a> {
 
 impl Sources for ServerSources<'_> {
     async fn iparams(&self) -> Result<Iparams, String> {
-        Ok(self.snapshot().await?.iparams.clone())
+        let r = self.snapshot().await?;
+        Ok(Iparams {
+            values: r.iparams.clone(),
+            secure: r.secure.clone(),
+        })
     }
 
     async fn current_host(&self) -> Option<Value> {
-        self.snapshot().await.ok()?.current_host.clone()
+        self.snapshot().await.ok()?.system_settings.clone()
     }
 
     async fn oauth_iparams(&self, integration: &str) -> Option<Map<String, Value>> {

@@ -16,6 +16,7 @@
 
 pub mod crypto;
 mod error;
+mod reads;
 mod schema;
 mod types;
 
@@ -28,6 +29,7 @@ use serde_json::{Map, Value};
 
 pub use crypto::Cipher;
 pub use error::StoreError;
+pub use reads::Reads;
 pub use types::{ClientAuthMethod, Credentials, OAuthStatus, ResetScope, Tokens};
 
 /// Value sealed under `meta.key_check` to recognise the right key at open time.
@@ -46,6 +48,7 @@ struct Inner {
     path: PathBuf,
     key_source: String,
     jobs: mpsc::Sender<Job>,
+    reads: reads::ReadCache,
 }
 
 type Job = Box<dyn FnOnce(&mut Db) + Send>;
@@ -106,6 +109,7 @@ impl Store {
                 path,
                 key_source,
                 jobs,
+                reads: Default::default(),
             }),
         })
     }
