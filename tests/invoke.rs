@@ -520,9 +520,15 @@ fn front_end_files_client_script_and_home_page() {
     assert!(home.contains("<h1>invoke</h1>"), "{home}");
     assert!(home.contains("Valid"), "{home}");
     assert!(home.contains("/custom_configs"), "{home}");
-    assert!(home.contains("/oauth_configs?integration=acct"), "{home}");
+    // Attribute values are HTML-escaped (handlebars' escaper writes `=` as `&#x3D;`).
     assert!(
-        home.contains(r#"src="/iframe/index.html?location=full_page_app&amp;module=common""#),
+        home.contains("/oauth_configs?integration&#x3D;acct"),
+        "{home}"
+    );
+    assert!(
+        home.contains(
+            r#"src="/iframe/index.html?location&#x3D;full_page_app&amp;module&#x3D;common""#
+        ),
         "{home}"
     );
 }

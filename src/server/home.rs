@@ -6,28 +6,13 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use super::Shared;
+use super::pages::escape_html as esc;
 use super::pages::progress::StepState;
 use super::pages::setup_progress;
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home));
-}
-
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn enc(s: &str) -> String {
