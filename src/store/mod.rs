@@ -367,28 +367,7 @@ impl Store {
     /// Per-integration OAuth state that is not secret (default when nothing is stored).
     pub async fn oauth_status(&self, integration: &str) -> Result<OAuthStatus, StoreError> {
         let integration = integration.to_string();
-        self.call(move |db| {
-            let row = db
-                .conn
-                .query_row(
-                    "SELECT needs_reauth, auth_method, last_refresh_at FROM oauth_status WHERE integration = ?1",
-                    params![integration],
-                    |r| {
-                        Ok(OAuthStatus {
-                            needs_reauth: r.get(0)?,
-                            auth_method: r
-                                .get::<_, Option<String>>(1)?
-                                .as_deref()
-                                .and_then(ClientAuthMethod::parse),
-                            last_refresh_at: r.get(2)?,
-                        })
-                    },
-                )
-                .optional()
-                .map_err(|e| db.err(e))?;
-            Ok(row.unwrap_or_default())
-        })
-        .await
+        self.call(move |db| db.oauth_status(&integration)).await
     }
 
     pub async fn set_oauth_status(
@@ -652,6 +631,28 @@ impl Db {
         })
     }
 
+    /// The integration's non-secret OAuth state (default when nothing is stored).
+    fn oauth_status(&self, integration: &str) -> Result<OAuthStatus, StoreError> {
+        let row = self
+            .conn
+            .query_row("SELECT needs_reauth, auth_method, last_refresh_at FROM oauth_status WHERE integration = ?1",
+                params![integration],
+                |r| {
+                    Ok(OAuthStatus {
+                        needs_reauth: r.get(0)?,
+                        auth_method: r
+                            .get::<_, Option<String>>(1)?
+                            .as_deref()
+                            .and_then(ClientAuthMethod::parse),
+                        last_refresh_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(row.unwrap_or_default())
+    }
+
     /// Reads the sealed JSON value of `integration` with `sql` (one `sealed` column), opens
     /// and parses it: what oauth_iparams and tokens have in common.
     fn sealed_json<T: serde::de::DeserializeOwned>(
@@ -885,25 +886,7 @@ impl Db {
             }
             None => (false, false, None, None),
         };
-        let status = self
-            .conn
-            .query_row(
-                "SELECT needs_reauth, auth_method, last_refresh_at FROM oauth_status WHERE integration = ?1",
-                params![name],
-                |r| {
-                    Ok(OAuthStatus {
-                        needs_reauth: r.get(0)?,
-                        auth_method: r
-                            .get::<_, Option<String>>(1)?
-                            .as_deref()
-                            .and_then(ClientAuthMethod::parse),
-                        last_refresh_at: r.get(2)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(err)?
-            .unwrap_or_default();
+        let status = self.oauth_status(name)?;
         Ok(IntegrationSummary {
             name: name.to_string(),
             has_client_secret: client_id.is_some(),
