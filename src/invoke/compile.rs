@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use arc_swap::ArcSwapOption;
-use reqwest::Method;
-use reqwest::header::HeaderName;
+use hyper::Method;
+use hyper::header::HeaderName;
 
 use crate::app::oauth_config::SINGLE_INTEGRATION;
 use crate::app::{App, RequestTemplate, TokenType};

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue};
+use hyper::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::app::{App, TokenType};
@@ -219,18 +219,21 @@ pub struct Outcome {
 impl Outcome {
     /// The terminal line: template, method, URL (masked), status, attempts, time.
     pub fn log_line(&self, template: &str) -> String {
+        use std::fmt::Write;
         let e = &self.envelope;
-        let mut line = format!("invokeTemplate {template}");
+        let mut line = String::with_capacity(160);
+        let _ = write!(line, "invokeTemplate {template}");
         if let (Some(m), Some(u)) = (&self.method, &self.url) {
-            line.push_str(&format!(" {m} {u}"));
+            let _ = write!(line, " {m} {u}");
         }
-        line.push_str(&format!(
+        let _ = write!(
+            line,
             " -> {} ({} attempt{}, {:.1} ms)",
             e.status,
             e.attempts,
             if e.attempts == 1 { "" } else { "s" },
             self.elapsed.as_secs_f64() * 1000.0
-        ));
+        );
         if let Some(src) = e.error_source {
             let who = match src {
                 ErrorSource::App => "APP",
@@ -238,20 +241,27 @@ impl Outcome {
             };
             if e.headers.is_empty() {
                 // Our own error: its message says what happened.
-                line.push_str(&format!(" {who}: {}", e.response));
+                let _ = write!(line, " {who}: {}", e.response);
             } else {
-                line.push_str(&format!(" {who} error from the API"));
+                let _ = write!(line, " {who} error from the API");
             }
         }
         line
     }
 }
 
-/// Executes `invokeTemplate` calls. One per server: it owns the shared HTTP client (so
-/// connections to an API are kept alive across calls), the rate limiter and the compiled
-/// templates of the current snapshot.
+/// Executes `invokeTemplate` calls. The rate limiter and the compiled templates of the
+/// current snapshot are shared by the whole server; the HTTP client belongs to one worker
+/// thread (see [`Invoker::for_worker`]), so connections to an API are kept alive across
+/// calls and each connection is driven by the thread whose calls use it.
+#[derive(Clone)]
 pub struct Invoker {
-    client: reqwest::Client,
+    client: send::HttpClient,
+    shared: Arc<InvokerShared>,
+}
+
+/// What every worker's [`Invoker`] shares.
+struct InvokerShared {
     timeout: Duration,
     rate: Option<RateLimiter>,
     limit: Option<usize>,
@@ -265,23 +275,31 @@ impl Invoker {
     }
 
     pub fn with_upstreams(config: &Config, upstreams: Upstreams) -> Invoker {
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .connect_timeout(config.request_timeout)
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Invoker {
-            client,
+        let shared = InvokerShared {
             timeout: config.request_timeout,
             rate: config.rate_limit.then(RateLimiter::default),
             limit: config.response_limit.then_some(RESPONSE_LIMIT),
             upstreams,
             cache: Cache::default(),
+        };
+        Invoker {
+            client: send::HttpClient::new(shared.timeout),
+            shared: Arc::new(shared),
         }
     }
 
+    /// The invoker for one server worker thread: same limiter and templates, its own client.
+    ///
+    /// A pooled connection is driven by a task on the runtime that opened it. actix runs one
+    /// single-threaded runtime per worker, so with one client for the whole server a call on
+    /// worker A often went out through a connection driven by worker B: two thread wake-ups
+    /// per call, which cost more than the rest of the proxying (`scripts/bench-proxy`).
+    pub fn for_worker(&self) -> Invoker {
+        Invoker {
+            client: send::HttpClient::new(self.shared.timeout),
+            shared: self.shared.clone(),
+        }
+    }
     /// Runs one call against the snapshot `app`. Never fails: every problem is an envelope.
     pub async fn invoke<S: Sources>(
         &self,
@@ -318,7 +336,7 @@ impl Invoker {
         masker: &mut Masker,
         shown: &mut (Option<String>, Option<String>),
     ) -> Result<Envelope, (InvokeError, u32)> {
-        let compiled = self.cache.get(app);
+        let compiled = self.shared.cache.get(app);
         let t = lookup(app, &compiled, &call.template).map_err(|e| (e, 0))?;
         let iparams = sources
             .iparams()
@@ -360,8 +378,8 @@ impl Invoker {
             .prepare(&t, &scope, &call.query, body.clone())
             .map_err(|e| (e, 0))?;
         shown.0 = Some(prepared.method.to_string());
-        shown.1 = Some(masker.mask(prepared.url.as_str()));
-        if let Some(rate) = &self.rate
+        shown.1 = Some(masker.mask(&prepared.url));
+        if let Some(rate) = &self.shared.rate
             && let Err(wait) = rate.acquire()
         {
             return Err((
@@ -424,8 +442,8 @@ impl Invoker {
         send::send_with_retries(
             &self.client,
             p,
-            self.timeout,
-            self.limit,
+            self.shared.timeout,
+            self.shared.limit,
             t.max_attempts,
             Duration::from_millis(t.retry_delay_ms),
         )
@@ -451,19 +469,28 @@ impl Invoker {
         };
         let host = render(&t.host)?;
         let path = render(&t.path)?;
-        let mut url =
-            target::build_url(&t.protocol, &host, &path, &self.upstreams).map_err(|error| {
-                InvokeError::Url {
-                    template: t.name.clone(),
-                    error,
-                }
+        let mut url = target::build_url(&t.protocol, &host, &path, &self.shared.upstreams)
+            .map_err(|error| InvokeError::Url {
+                template: t.name.clone(),
+                error,
             })?;
+        // A fragment never goes to the server.
+        if let Some(hash) = url.find('#') {
+            url.truncate(hash);
+        }
         if !t.query.is_empty() || !call_query.is_empty() {
             let mut rendered = Vec::with_capacity(t.query.len());
             for (k, f) in &t.query {
                 rendered.push((k.as_str(), render(f)?));
             }
-            let mut pairs = url.query_pairs_mut();
+            let start = match url.find('?') {
+                Some(q) => q + 1,
+                None => {
+                    url.push('?');
+                    url.len()
+                }
+            };
+            let mut pairs = form_urlencoded::Serializer::for_suffix(url, start);
             for (k, v) in &rendered {
                 pairs.append_pair(k, v);
             }
@@ -481,6 +508,7 @@ impl Invoker {
                     }
                 }
             }
+            url = pairs.finish();
         }
         let mut headers = HeaderMap::with_capacity(t.headers.len());
         for (name, f) in &t.headers {
@@ -491,20 +519,30 @@ impl Invoker {
             })?;
             headers.append(name.clone(), v);
         }
+        let uri = hyper::Uri::try_from(url.as_str()).map_err(|e| InvokeError::Url {
+            template: t.name.clone(),
+            error: target::UrlError::Unparsable {
+                url: url.clone(),
+                reason: e.to_string(),
+            },
+        })?;
         Ok(Prepared {
             method: t.method.clone(),
             url,
+            uri,
             headers,
             body,
         })
     }
 
     fn net_error(&self, t: &Compiled, p: &Prepared, e: NetError) -> InvokeError {
-        let host = p.url.host_str().unwrap_or_default().to_string();
-        let target = match p.url.port_or_known_default() {
-            Some(port) => format!("{}://{host}:{port}", p.url.scheme()),
-            None => format!("{}://{host}", p.url.scheme()),
-        };
+        let scheme = p.uri.scheme_str().unwrap_or("https");
+        let host = p.uri.host().unwrap_or_default().to_string();
+        let port = p
+            .uri
+            .port_u16()
+            .unwrap_or(if scheme == "http" { 80 } else { 443 });
+        let target = format!("{scheme}://{host}:{port}");
         match e {
             NetError::Dns(detail) => InvokeError::Dns {
                 template: t.name.clone(),
@@ -515,7 +553,7 @@ impl Invoker {
             NetError::Tls(detail) => InvokeError::Tls { target, detail },
             NetError::Timeout => InvokeError::Timeout {
                 target,
-                timeout_ms: self.timeout.as_millis(),
+                timeout_ms: self.shared.timeout.as_millis(),
             },
             NetError::TooLarge => InvokeError::TooLarge {
                 target,
@@ -543,21 +581,23 @@ fn lookup(
     compiled: &compile::CompiledApp,
     name: &str,
 ) -> Result<Arc<Compiled>, InvokeError> {
-    let declared: Vec<&str> = app
-        .manifest
-        .declared_requests
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let list = if declared.is_empty() {
-        " (manifest.json declares no templates)".to_string()
-    } else {
-        format!(" (declared templates: {})", declared.join(", "))
+    let declared = || {
+        let names: Vec<&str> = app
+            .manifest
+            .declared_requests
+            .keys()
+            .map(String::as_str)
+            .collect();
+        if names.is_empty() {
+            " (manifest.json declares no templates)".to_string()
+        } else {
+            format!(" (declared templates: {})", names.join(", "))
+        }
     };
     let Some(entry) = compiled.templates.get(name) else {
         return Err(InvokeError::UnknownTemplate {
             name: name.to_string(),
-            declared: list,
+            declared: declared(),
         });
     };
     if !app.manifest.declared_requests.contains_key(name) {
@@ -568,7 +608,7 @@ fn lookup(
         return Err(InvokeError::Undeclared {
             name: name.to_string(),
             place,
-            declared: list,
+            declared: declared(),
         });
     }
     entry.clone().map_err(InvokeError::Compile)

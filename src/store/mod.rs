@@ -16,11 +16,12 @@
 
 pub mod crypto;
 mod error;
-mod reads;
+pub mod reads;
 mod schema;
 mod types;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
@@ -49,6 +50,8 @@ struct Inner {
     key_source: String,
     jobs: mpsc::Sender<Job>,
     reads: reads::ReadCache,
+    /// Bumped by the store thread after each committed write.
+    generation: Arc<AtomicU64>,
 }
 
 type Job = Box<dyn FnOnce(&mut Db) + Send>;
@@ -58,6 +61,7 @@ struct Db {
     conn: Connection,
     cipher: Cipher,
     path: PathBuf,
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -84,10 +88,12 @@ impl Store {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         prepare_file(&path)?;
         let conn = open_connection(&path)?;
+        let generation = Arc::new(AtomicU64::new(0));
         let mut db = Db {
             conn,
             cipher,
             path: path.clone(),
+            generation: generation.clone(),
         };
         db.check_key()?;
         let key_source = db.cipher.source.clone();
@@ -110,6 +116,7 @@ impl Store {
                 key_source,
                 jobs,
                 reads: Default::default(),
+                generation,
             }),
         })
     }
@@ -620,6 +627,7 @@ impl Db {
             .map_err(err)?;
         let out = f(&tx).map_err(err)?;
         tx.commit().map_err(err)?;
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(out)
     }
 

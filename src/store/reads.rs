@@ -1,17 +1,23 @@
 //! What `invokeTemplate` reads on every call (iparams and system settings), cached in the
-//! store while its files are unchanged.
+//! store until something writes.
 //!
-//! The key is the size and modification time of the database and of its write-ahead log: any
-//! commit, by this process or by another one such as `fdk-emu store reset`, changes the WAL.
-//! Checking it costs two `stat` calls instead of three round trips to the store thread.
+//! Writes through this process bump the store's write generation, so the next call reads
+//! again at once. Writes by another process, such as `fdk-emu store reset` while the server
+//! runs, change the size or modification time of the database or its write-ahead log; those
+//! are checked at most every [`RECHECK`], which keeps the two `stat` calls off the path of
+//! nearly every call (they were a fifth of the system time of a proxied call).
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value};
 
 use super::{Store, StoreError};
+
+/// How stale a reading may be after another process wrote to the database.
+pub const RECHECK: Duration = Duration::from_millis(200);
 
 /// The stored iparams (secure ones decrypted), which of them are secure, and the system
 /// settings, as one consistent reading.
@@ -24,9 +30,16 @@ pub struct Reads {
 
 type FileKey = (Option<(u64, SystemTime)>, Option<(u64, SystemTime)>);
 
-/// The last reading and the state of the files it was taken from.
+/// The last reading and what it was taken from.
+struct Entry {
+    generation: u64,
+    files: FileKey,
+    checked: Instant,
+    reads: Arc<Reads>,
+}
+
 #[derive(Default)]
-pub(super) struct ReadCache(Mutex<Option<(FileKey, Arc<Reads>)>>);
+pub(super) struct ReadCache(Mutex<Option<Entry>>);
 
 fn file_key(path: &Path) -> Option<FileKey> {
     let stat = |p: &Path| {
@@ -39,23 +52,33 @@ fn file_key(path: &Path) -> Option<FileKey> {
     Some((Some(stat(path)?), stat(Path::new(&wal))))
 }
 
+impl ReadCache {
+    /// The cached reading if nothing wrote since it was taken.
+    fn hit(&self, generation: u64, path: &Path) -> Option<Arc<Reads>> {
+        let mut guard = self.0.lock().ok()?;
+        let entry = guard.as_mut().filter(|e| e.generation == generation)?;
+        if entry.checked.elapsed() >= RECHECK {
+            if file_key(path)? != entry.files {
+                return None;
+            }
+            entry.checked = Instant::now();
+        }
+        Some(entry.reads.clone())
+    }
+}
+
 impl Store {
-    /// Iparams, secure names and system settings, from the cache while the files are
-    /// unchanged.
+    /// Iparams, secure names and system settings, from the cache while nothing wrote.
     pub async fn reads(&self) -> Result<Arc<Reads>, StoreError> {
         let cache = &self.inner.reads;
-        // The key is taken before reading, so a write in between only makes the next call
-        // read again.
-        let key = file_key(self.path());
-        if let Some(key) = &key
-            && let Some(hit) = cache
-                .0
-                .lock()
-                .ok()
-                .and_then(|c| c.as_ref().filter(|(k, _)| k == key).map(|(_, r)| r.clone()))
-        {
+        // Generation and files are taken before reading, so a write in between only makes
+        // the next call read again.
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        if let Some(hit) = cache.hit(generation, self.path()) {
             return Ok(hit);
         }
+        let files = file_key(self.path());
+        let checked = Instant::now();
         let iparams = self.iparams().await?.unwrap_or_default();
         let secure = if iparams.is_empty() {
             Vec::new()
@@ -68,8 +91,13 @@ impl Store {
             secure,
             system_settings,
         });
-        if let (Some(key), Ok(mut c)) = (key, cache.0.lock()) {
-            *c = Some((key, reads.clone()));
+        if let (Some(files), Ok(mut c)) = (files, cache.0.lock()) {
+            *c = Some(Entry {
+                generation,
+                files,
+                checked,
+                reads: reads.clone(),
+            });
         }
         Ok(reads)
     }

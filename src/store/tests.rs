@@ -416,3 +416,35 @@ fn locked_file_is_reported_as_locked() {
     );
     drop(tx);
 }
+
+#[tokio::test]
+async fn cached_reads_see_this_process_at_once_and_another_soon() {
+    let (_d, path, s) = temp_store();
+    assert!(s.reads().await.expect("read").iparams.is_empty());
+    // A write through this store is seen by the very next call.
+    s.set_iparams(obj(json!({"domain": "a"})), &[])
+        .await
+        .expect("write");
+    assert_eq!(s.reads().await.expect("read").iparams["domain"], json!("a"));
+    // Another connection stands for another process (`fdk-emu store reset`): its write is
+    // seen once RECHECK has passed, and the reading in between is the last good one.
+    let other = Store::open_with_key(&path, KEY).expect("second handle");
+    other
+        .set_iparams(obj(json!({"domain": "b"})), &[])
+        .await
+        .expect("write");
+    let deadline = std::time::Instant::now() + reads::RECHECK * 20;
+    loop {
+        let seen = s.reads().await.expect("read").iparams["domain"].clone();
+        if seen == json!("b") {
+            break;
+        }
+        assert_eq!(seen, json!("a"), "only the old or the new value");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other process's write was not seen within {:?}",
+            reads::RECHECK * 20
+        );
+        tokio::task::yield_now().await;
+    }
+}
