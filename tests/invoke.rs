@@ -624,3 +624,43 @@ fn the_next_call_uses_iparams_stored_just_before() {
         assert_eq!(basic, format!("Basic {want}"), "round {i}");
     }
 }
+
+#[test]
+fn get_redirects_are_followed_like_fdk_and_credentials_stay_on_their_host() {
+    let httpbin = Httpbin::start();
+    let (_tmp, dir) = copy_app("invoke");
+    let server = start(&dir, &httpbin, &["--no-rate-limit"]);
+
+    // Same host: followed, the Authorization header goes along.
+    let env = invoke(
+        &server,
+        call("redirect", json!({"context": {"to": "/headers"}})),
+    );
+    let got = echoed(&env);
+    assert_eq!(
+        got["headers"]["Authorization"], "Bearer redirect-secret-token",
+        "{env}"
+    );
+
+    // Another host (localhost instead of 127.0.0.1): followed, without the credentials.
+    let port = httpbin.base.rsplit(':').next().unwrap_or_default();
+    let elsewhere = format!("http://localhost:{port}/headers");
+    let env = invoke(
+        &server,
+        call("redirect", json!({"context": {"to": elsewhere}})),
+    );
+    let got = echoed(&env);
+    assert!(
+        got["headers"].get("Authorization").is_none(),
+        "credentials followed a redirect to another host: {env}"
+    );
+
+    // POST: like FDK's HTTP library, the redirect itself is the answer.
+    let env = invoke(
+        &server,
+        call("redirectPost", json!({"context": {"to": "/anything"}})),
+    );
+    assert_eq!(env["status"], 302, "{env}");
+    assert_eq!(env["headers"]["location"], "/anything", "{env}");
+    assert!(env.get("errorSource").is_none(), "{env}");
+}
