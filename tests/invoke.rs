@@ -411,6 +411,30 @@ fn each_error_row_of_the_envelope_table() {
             .contains("teapot"),
         "{env}"
     );
+    // A response type the platform does not pass to apps: 415, the type named, no body.
+    let env = invoke(
+        &server,
+        call("anyPath", json!({"context": {"path": "/image/png"}})),
+    );
+    check(
+        &env,
+        415,
+        "APP",
+        &["Unsupported content type", "image/png", "application/json"],
+    );
+    // Allowed types, and an answer without body, pass.
+    let env = invoke(
+        &server,
+        call("anyPath", json!({"context": {"path": "/xml"}})),
+    );
+    assert_eq!(env["status"], 200, "{env}");
+    assert!(env.get("errorSource").is_none(), "{env}");
+    let env = invoke(
+        &server,
+        call("anyPath", json!({"context": {"path": "/status/204"}})),
+    );
+    assert_eq!(env["status"], 204, "{env}");
+    assert!(env.get("errorSource").is_none(), "{env}");
 }
 
 #[test]

@@ -38,6 +38,36 @@ pub use request::{BadRequest, InvokeRequest};
 use send::{NetError, Prepared};
 pub use target::Upstreams;
 
+/// The media types of responses the platform hands to apps: the documented list, plus
+/// `application/javascript`, which FDK's proxy accepts instead of `text/javascript`. Any
+/// other answer becomes a 415 "Unsupported content type" envelope.
+pub const ALLOWED_CONTENT_TYPES: &[&str] = &[
+    "application/json",
+    "application/xml",
+    "text/html",
+    "text/xml",
+    "application/jsonp",
+    "text/plain",
+    "text/javascript",
+    "application/javascript",
+    "application/vnd.api+json",
+];
+
+/// Whether the platform would pass this answer to the app. An answer without a body or
+/// without a Content-Type (a 204, a bare redirect) has nothing to judge and passes.
+fn allowed_content_type(headers: &indexmap::IndexMap<String, String>, body: &[u8]) -> bool {
+    let Some(value) = headers.get("content-type") else {
+        return true;
+    };
+    if body.is_empty() {
+        return true;
+    }
+    let media = value.split(';').next().unwrap_or_default().trim();
+    ALLOWED_CONTENT_TYPES
+        .iter()
+        .any(|allowed| media.eq_ignore_ascii_case(allowed))
+}
+
 /// The production limit on the size of a response.
 pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
 
@@ -164,6 +194,14 @@ pub enum InvokeError {
     )]
     Timeout { target: String, timeout_ms: u128 },
     #[error(
+        "Unsupported content type: the API answered template '{template}' with status {api_status} and Content-Type `{content_type}`, and the platform passes only these response types to apps: {}. The body is not returned, as in production", ALLOWED_CONTENT_TYPES.join(", ")
+    )]
+    ContentType {
+        template: String,
+        api_status: u16,
+        content_type: String,
+    },
+    #[error(
         "Response size exceeded: the answer of {target} is larger than the {limit_mb} MB limit of the platform (fdk-emu stopped reading there). Start fdk-emu with --no-response-limit to switch the limit off locally"
     )]
     TooLarge { target: String, limit_mb: usize },
@@ -181,6 +219,7 @@ impl InvokeError {
             | InvokeError::TokenUnknown { .. }
             | InvokeError::TooLarge { .. } => 400,
             InvokeError::RateLimited { .. } => 429,
+            InvokeError::ContentType { .. } => 415,
             InvokeError::NeedsAuthorization { .. } => 401,
             InvokeError::Store(_) => 500,
             InvokeError::Dns { .. }
@@ -200,7 +239,8 @@ impl InvokeError {
             | InvokeError::Substitution { .. }
             | InvokeError::Url { .. }
             | InvokeError::HeaderValue { .. }
-            | InvokeError::TokenUnknown { .. } => ErrorSource::App,
+            | InvokeError::TokenUnknown { .. }
+            | InvokeError::ContentType { .. } => ErrorSource::App,
             _ => ErrorSource::Platform,
         }
     }
@@ -410,6 +450,14 @@ impl Invoker {
             attempts += more;
         }
         match outcome {
+            Ok(a) if !allowed_content_type(&a.headers, &a.body) => Err((
+                InvokeError::ContentType {
+                    template: t.name.clone(),
+                    api_status: a.status,
+                    content_type: a.headers.get("content-type").cloned().unwrap_or_default(),
+                },
+                attempts,
+            )),
             Ok(a) => Ok(Envelope::answer(
                 a.status,
                 a.headers,
