@@ -190,6 +190,22 @@ fn secure_iparams_never_reach_the_browser() {
     let names: Vec<&str> = list.iter().filter_map(|i| i["name"].as_str()).collect();
     assert_eq!(names, ["acct", "agentside"]);
     assert_eq!(v["isAuthorized"], false, "acct is not authorized yet");
+
+    // A secure iparam in the URL is refused before anything is sent, as in production.
+    let env = invoke(&server, call("leaky", json!({})));
+    assert_eq!(env["status"], 400, "{env}");
+    assert_eq!(env["errorSource"], "APP", "{env}");
+    assert_eq!(env["attempts"], 0, "{env}");
+    let msg = env["response"].as_str().unwrap_or_default();
+    for w in [
+        "Invalid iparam substitution",
+        "'leaky'",
+        "schema.query.key",
+        "'api_key'",
+    ] {
+        assert!(msg.contains(w), "{w:?} not in {msg:?}");
+    }
+    assert!(!env.to_string().contains("very-secret-key"), "{env}");
 }
 
 #[test]

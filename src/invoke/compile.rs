@@ -21,6 +21,8 @@ pub struct Field {
     /// `host`, `path`, `headers.Authorization`, `query.page`: used in error messages.
     pub name: String,
     pub template: Template,
+    /// The iparams it uses (`iparam.<key>`), to keep secure ones out of URLs.
+    pub iparams: Vec<String>,
 }
 
 /// Which OAuth integration a template uses and who holds its tokens.
@@ -77,6 +79,25 @@ pub struct CompiledApp {
     pub templates: HashMap<String, Result<Arc<Compiled>, Arc<CompileError>>>,
 }
 
+impl Compiled {
+    /// The first field of the URL (host, path, query) that uses one of the `secure` iparams,
+    /// with that iparam.
+    pub fn secure_in_url<'a>(&'a self, secure: &[String]) -> Option<(&'a str, &'a str)> {
+        if secure.is_empty() {
+            return None;
+        }
+        let url_fields = [&self.host, &self.path]
+            .into_iter()
+            .chain(self.query.iter().map(|(_, f)| f));
+        for f in url_fields {
+            if let Some(key) = f.iparams.iter().find(|k| secure.contains(k)) {
+                return Some((&f.name, key));
+            }
+        }
+        None
+    }
+}
+
 impl CompiledApp {
     pub fn new(app: &App) -> CompiledApp {
         let templates = app
@@ -93,7 +114,20 @@ impl CompiledApp {
 
 fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileError>> {
     match template::parse(src) {
-        Ok(t) => Ok(Field { name, template: t }),
+        Ok(t) => {
+            let mut iparams: Vec<String> = t
+                .references()
+                .into_iter()
+                .filter(|r| r.root() == "iparam")
+                .filter_map(|r| r.path.get(1).cloned())
+                .collect();
+            iparams.dedup();
+            Ok(Field {
+                name,
+                template: t,
+                iparams,
+            })
+        }
         Err(error) => Err(Box::new(CompileError::Parse {
             template: template.to_string(),
             excerpt: error.excerpt(src),

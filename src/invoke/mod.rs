@@ -194,6 +194,14 @@ pub enum InvokeError {
     )]
     Timeout { target: String, timeout_ms: u128 },
     #[error(
+        "Invalid iparam substitution: template '{template}', schema.{field} uses the secure iparam '{key}', and secure iparams may only be used in header values (a URL ends up in the logs of servers and proxies). Send it in a header such as Authorization, or remove \"secure\" from '{key}' in config/iparams.json if it is not a secret"
+    )]
+    SecureInUrl {
+        template: String,
+        field: String,
+        key: String,
+    },
+    #[error(
         "Unsupported content type: the API answered template '{template}' with status {api_status} and Content-Type `{content_type}`, and the platform passes only these response types to apps: {}. The body is not returned, as in production", ALLOWED_CONTENT_TYPES.join(", ")
     )]
     ContentType {
@@ -216,6 +224,7 @@ impl InvokeError {
             | InvokeError::Substitution { .. }
             | InvokeError::Url { .. }
             | InvokeError::HeaderValue { .. }
+            | InvokeError::SecureInUrl { .. }
             | InvokeError::TokenUnknown { .. }
             | InvokeError::TooLarge { .. } => 400,
             InvokeError::RateLimited { .. } => 429,
@@ -239,6 +248,7 @@ impl InvokeError {
             | InvokeError::Substitution { .. }
             | InvokeError::Url { .. }
             | InvokeError::HeaderValue { .. }
+            | InvokeError::SecureInUrl { .. }
             | InvokeError::TokenUnknown { .. }
             | InvokeError::ContentType { .. } => ErrorSource::App,
             _ => ErrorSource::Platform,
@@ -386,6 +396,16 @@ impl Invoker {
             if let Some(v) = iparams.values.get(name) {
                 masker.add(&crate::app::requests::value_text(v));
             }
+        }
+        if let Some((field, key)) = t.secure_in_url(&iparams.secure) {
+            return Err((
+                InvokeError::SecureInUrl {
+                    template: t.name.clone(),
+                    field: field.to_string(),
+                    key: key.to_string(),
+                },
+                0,
+            ));
         }
         let mut scope = Map::with_capacity(5);
         scope.insert("iparam".into(), Value::Object(iparams.values));
