@@ -594,6 +594,12 @@ impl Invoker {
                 reason: e.to_string(),
             },
         })?;
+        // The client would format the same value on every call.
+        if let Some(authority) = uri.authority().filter(|a| !a.as_str().contains('@'))
+            && let Ok(host) = HeaderValue::from_str(authority.as_str())
+        {
+            headers.entry(hyper::header::HOST).or_insert(host);
+        }
         Ok(Prepared {
             method: t.method.clone(),
             url,

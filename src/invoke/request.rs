@@ -57,25 +57,44 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// The top level of the body, read without building a map of it (the body is parsed on
+/// every call, and a map hashes each key).
+#[derive(serde::Deserialize)]
+struct Wire {
+    action: Option<Value>,
+    #[serde(rename = "templateName")]
+    template_name: Option<Value>,
+    data: Option<Value>,
+    tokens: Option<Value>,
+}
+
 impl InvokeRequest {
     pub fn from_body(body: &[u8]) -> Result<InvokeRequest, BadRequest> {
-        let v: Value =
+        let is_object = body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{');
+        if !is_object {
+            // Say whether it is JSON at all.
+            return Err(match serde_json::from_slice::<Value>(body) {
+                Ok(_) => BadRequest::NotObject,
+                Err(e) => BadRequest::NotJson(e.to_string()),
+            });
+        }
+        let wire: Wire =
             serde_json::from_slice(body).map_err(|e| BadRequest::NotJson(e.to_string()))?;
-        let Value::Object(mut obj) = v else {
-            return Err(BadRequest::NotObject);
-        };
-        match obj.get("action") {
-            None | Some(Value::Null) => return Err(BadRequest::NoAction),
+        match wire.action {
+            None => return Err(BadRequest::NoAction),
             Some(Value::String(a)) if a == "invokeTemplate" => {}
-            Some(Value::String(a)) => return Err(BadRequest::Action(a.clone())),
+            Some(Value::String(a)) => return Err(BadRequest::Action(a)),
             Some(other) => return Err(BadRequest::Action(other.to_string())),
         }
-        let template = match obj.remove("templateName") {
+        let template = match wire.template_name {
             Some(Value::String(s)) if !s.is_empty() => s,
             _ => return Err(BadRequest::NoTemplate),
         };
-        let mut data = match obj.remove("data") {
-            None | Some(Value::Null) => Map::new(),
+        let mut data = match wire.data {
+            None => Map::new(),
             Some(Value::Object(m)) => m,
             Some(other) => return Err(BadRequest::Data(kind(&other))),
         };
@@ -93,16 +112,12 @@ impl InvokeRequest {
             None | Some(Value::Null) => None,
             Some(v) => Some(v),
         };
-        let tokens = match obj.remove("tokens") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v),
-        };
         Ok(InvokeRequest {
             template,
             context,
             body,
             query,
-            tokens,
+            tokens: wire.tokens,
         })
     }
 }
@@ -129,6 +144,12 @@ mod tests {
         let e = |b: &str| InvokeRequest::from_body(b.as_bytes()).err();
         assert!(matches!(e("nope"), Some(BadRequest::NotJson(_))));
         assert_eq!(e("[1]"), Some(BadRequest::NotObject));
+        assert_eq!(e(" 3"), Some(BadRequest::NotObject));
+        assert!(matches!(e("{\"action\":"), Some(BadRequest::NotJson(_))));
+        assert_eq!(
+            e(r#"{"action":null,"templateName":"t"}"#),
+            Some(BadRequest::NoAction)
+        );
         assert_eq!(e("{}"), Some(BadRequest::NoAction));
         assert!(matches!(
             e(r#"{"action":"execute"}"#),

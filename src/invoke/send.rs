@@ -167,6 +167,8 @@ async fn exchange(
         match redirect_target(&p.method, &uri, &resp) {
             Some(next) if redirects < MAX_REDIRECTS => {
                 redirects += 1;
+                // Host named the previous target; the client sets the new one.
+                headers.remove(header::HOST);
                 if next.host() != uri.host() {
                     // Credentials meant for one host are not handed to another.
                     headers.remove(header::AUTHORIZATION);
