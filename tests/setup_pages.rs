@@ -435,7 +435,9 @@ async fn every_field_type_renders_validates_and_stores() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn iparams_html_page_stores_what_post_configs_returns() {
     let (_tmp, app) = copy_app("iparams-html");
-    let server = Server::start(&app, &[]);
+    let httpbin = common::httpbin::Httpbin::start();
+    let up = format!("api.tracker.test={}", httpbin.base);
+    let server = Server::start(&app, &["--upstream", &up]);
     let b = Browser::start("iparams_html").await;
     b.goto(&server.url("/custom_configs")).await;
     b.wait_js(
@@ -454,8 +456,23 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
         Duration::from_secs(10),
     )
     .await;
+    // The page checks the key through client.request.invokeTemplate before installing:
+    // without a key the template cannot be rendered (400), with one httpbin's /bearer
+    // accepts it (200).
+    b.click("#check-key").await;
+    b.wait_js(
+        "document.getElementById('key-state').textContent === 'Key refused (400)'",
+        Duration::from_secs(10),
+    )
+    .await;
     fill(&b, "#tracker_url", "http://plain.example").await;
     fill(&b, "#api_key", "HTML-SECRET-1").await;
+    b.click("#check-key").await;
+    b.wait_js(
+        "document.getElementById('key-state').textContent === 'Key accepted (200)'",
+        Duration::from_secs(10),
+    )
+    .await;
     b.client.enter_parent_frame().await.expect("parent");
     b.screenshot("01-filled").await;
     b.click("#install-button").await;

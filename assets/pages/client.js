@@ -1,7 +1,9 @@
 // fdk-emu's client script for config/iparams.html (what {{{appclient}}} points to on the
 // installation page). On load it hands the stored values to the page's getConfigs(configs);
 // on Install it runs validate() when the page defines it, then stores what postConfigs()
-// returns, as FDK's installation page does.
+// returns, as FDK's installation page does. client.request.invokeTemplate is there too: a
+// settings page typically checks an API key before it lets the user install, passing the
+// typed values as `context` (nothing is stored yet).
 (function () {
   'use strict';
   var stored = null;
@@ -47,7 +49,33 @@
       });
     });
   }
+  // As the app's client: resolves with FDK's envelope, rejects with it when status >= 400.
+  function invokeTemplate(name, options) {
+    var o = options || {};
+    var payload = { action: 'invokeTemplate', templateName: name, data: {} };
+    if (o.context !== undefined) payload.data.context = o.context;
+    if (o.body !== undefined) payload.data.body = o.body;
+    if (o.query !== undefined) payload.data.query = o.query;
+    var failed = function (status, message) {
+      return { status: status, headers: {}, response: message, attempts: 0, errorSource: 'PLATFORM' };
+    };
+    return fetch('/dprouter', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'MKP-ROUTE': 'proxy' },
+      body: JSON.stringify(payload)
+    }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (env) {
+        if (!r.ok || !env) throw failed(r.status, (env && env.message) || 'fdk-emu answered HTTP ' + r.status);
+        if (env.status >= 400) throw env;
+        return env;
+      });
+    }, function (e) {
+      throw failed(502, 'fdk-emu could not be reached (is it still running?): ' + e);
+    });
+  }
   var client = {
+    request: { invokeTemplate: invokeTemplate },
     iparams: {
       get: function () { return Promise.resolve(stored || {}); },
       apply: function () { return install(); }

@@ -350,6 +350,7 @@ impl Invoker {
             shared: self.shared.clone(),
         }
     }
+
     /// Runs one call against the snapshot `app`. Never fails: every problem is an envelope.
     pub async fn invoke<S: Sources>(
         &self,
