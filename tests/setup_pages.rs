@@ -567,3 +567,83 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
     assert!(!contains(&raw_store_bytes(&app), "HTML-SECRET-1"));
     b.close().await;
 }
+
+/// iparams.json `events`: a change runs the app's handler from config/assets/iparams.js with
+/// the new value; `utils` and `client` work there; a handler's message blocks the install.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iparams_json_change_events_run_the_apps_handlers() {
+    let (_tmp, app) = copy_app("iparams-events");
+    let httpbin = common::httpbin::Httpbin::start();
+    let up = format!("api.tracker.test={}", httpbin.base);
+    let server = Server::start(&app, &["--upstream", &up]);
+    let b = Browser::start("iparams_events").await;
+    b.goto(&server.url("/custom_configs/install")).await;
+    b.wait_js(
+        "!!window.utils && !!window.client && typeof window.domainChange === 'function'",
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // Leaving the domain field fires `change`: domainChange sets the key's hint.
+    fill(&b, "#f-domain-name", "acme.tracker.test").await;
+    b.click("#f-api-key").await;
+    b.wait_js(
+        "document.getElementById('f-api-key-help').textContent === 'The API key of acme.tracker.test, under Profile settings'",
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // Ticking "check the key" without a key: the handler's invokeTemplate is refused, its
+    // message becomes the field's error, and the form is not submitted.
+    b.click("#f-validate").await;
+    b.wait_js(
+        "document.getElementById('f-validate-error').textContent === 'The key was refused (400)'",
+        Duration::from_secs(10),
+    )
+    .await;
+    b.screenshot("01-handler-error").await;
+    submit(&b).await;
+    b.wait_js(
+        "document.getElementById('f-api-key-error').textContent === 'This field is required.'",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        text(&b, "#f-validate-error").await,
+        "The key was refused (400)",
+        "the handler's message stays until the next change"
+    );
+    assert_eq!(b.path().await, "/custom_configs/install");
+    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch"))
+        .await
+        .expect("fetch")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(fetched["customIParams"], serde_json::json!({}));
+
+    // With a key the tracker accepts it: the error goes and the form installs.
+    fill(&b, "#f-api-key", "EVENT-KEY-1").await;
+    b.click("#f-validate").await; // off
+    b.click("#f-validate").await; // on again: checked with the key
+    b.wait_js(
+        "!document.querySelector('[data-field=validate]').dataset.eventPending && document.getElementById('f-validate-error').hidden",
+        Duration::from_secs(10),
+    )
+    .await;
+    submit(&b).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
+        .await;
+    b.screenshot("02-installed").await;
+    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch"))
+        .await
+        .expect("fetch")
+        .json()
+        .await
+        .expect("json");
+    let c = &fetched["customIParams"];
+    assert_eq!(c["domain_name"], "acme.tracker.test");
+    assert_eq!(c["validate"], true);
+    assert!(!fetched.to_string().contains("EVENT-KEY-1"));
+    b.close().await;
+}

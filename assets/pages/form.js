@@ -35,6 +35,10 @@
     catch (e) { return false; }
   }
   function check(div) {
+    if (div.hidden) return '';
+    // Set by iparams-events.js: the app's own change handler found the value wrong.
+    if (div.dataset.eventError) return div.dataset.eventError;
+    if (div.dataset.eventPending) return 'Still checking this value; try again in a moment.';
     var type = div.dataset.type, vals = values(div);
     if (type === 'checkbox') return '';
     if (vals.length === 0) {

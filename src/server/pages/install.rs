@@ -122,7 +122,21 @@ pub fn field_view(
         "patterns": patterns,
         "pattern_message": pattern_message,
         "error": error,
+        "events": change_handlers(field).map(|names| Value::from(names).to_string()),
     })
+}
+
+/// The functions a field's `events` name for `change` (FDK supports no other event), for
+/// `assets/pages/iparams-events.js`.
+fn change_handlers(field: &IparamField) -> Option<Vec<String>> {
+    let names: Vec<String> = field
+        .events
+        .as_ref()?
+        .as_array()?
+        .iter()
+        .filter_map(|e| e.get("change")?.as_str().map(str::to_string))
+        .collect();
+    (!names.is_empty()).then_some(names)
 }
 
 /// The generated form. `values` are what to show (submitted, stored or default).
@@ -187,6 +201,8 @@ async fn render_form(
             "form_error": form_error,
             "submit_label": if editing { "Save" } else { "Install" },
             "empty_message": fields.is_empty().then_some("config/iparams.json defines no fields."),
+            "field_events": fields.values().any(|f| f.visible && change_handlers(f).is_some()),
+            "iparams_js": shared.app().root.join("config/assets/iparams.js").is_file(),
         }),
     );
     page_with_status("form_page", &ctx, status)
