@@ -472,6 +472,11 @@ fn manifest_rules_platform_2() {
             "Url is either not mentioned or empty in freshdesk/contact_sidebar",
         );
     c.at("warning", "location-icon", M, Some("\"full_page_app\""));
+    c.at("error", "location-icon-size", M, Some("\"small.svg\""))
+        .says(
+            "location-icon-size",
+            "Invalid dimension of icon 'small.svg' for freshdesk/requester_info: it is 32x32, and the marketplace takes 64x64",
+        );
     c.at("error", "location-empty", M, Some("{}\n    }"))
         .says("location-empty", "Missing locations for product: surveyapp");
     c.at(

@@ -247,6 +247,22 @@ fn locations(ctx: &mut Ctx<'_>) {
                     )),
                 )
             }
+            Some(icon) if !icon.is_empty() && check_files => {
+                let file = app_dir.join(icon.split(['?', '#']).next().unwrap_or(icon));
+                if let Some((w, h)) = super::icon::size(&file)
+                    && (w != 64.0 || h != 64.0)
+                {
+                    ctx.push(
+                        Severity::Error,
+                        MANIFEST,
+                        &format!("{}/icon", loc.pointer),
+                        Target::Value,
+                        "location-icon-size",
+                        format!("Invalid dimension of icon '{icon}' for {at}: it is {w}x{h}, and the marketplace takes 64x64"),
+                        Some("resize the image to 64x64 pixels (for an SVG: width=\"64\" height=\"64\" on the <svg> element)".into()),
+                    );
+                }
+            }
             _ => {}
         }
     }

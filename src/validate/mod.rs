@@ -12,6 +12,7 @@
 pub mod diagnostic;
 mod expressions;
 mod files;
+mod icon;
 mod iparams;
 mod manifest;
 mod oauth;
@@ -53,6 +54,7 @@ pub const RULES: &[(&str, Severity)] = &[
     ("location-url", Severity::Error),
     ("location-icon", Severity::Warning),
     ("location-file-missing", Severity::Error),
+    ("location-icon-size", Severity::Error),
     ("app-dir-missing", Severity::Error),
     ("whitelisted-domains-deprecated", Severity::Error),
     ("whitelisted-domain", Severity::Warning),
