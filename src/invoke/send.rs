@@ -35,33 +35,19 @@ impl HttpClient {
         http.set_nodelay(true);
         http.set_connect_timeout(Some(connect_timeout));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let https = match hyper_rustls::HttpsConnectorBuilder::new()
+        // Fails only for a provider without any TLS version; ring has 1.2 and 1.3.
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_webpki_roots(provider)
-        {
-            Ok(b) => b.https_or_http().enable_http1().wrap_connector(http),
-            // Only if ring offered no TLS version at all, which it always does.
-            Err(_) => hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(empty_tls_config())
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(http),
-        };
+            .unwrap_or_else(|_| unreachable!("ring supports TLS 1.2 and 1.3"))
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .build(https);
         HttpClient(client)
     }
-}
-
-fn empty_tls_config() -> rustls::ClientConfig {
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map(|b| {
-            b.with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth()
-        })
-        .unwrap_or_else(|_| unreachable!("ring supports the default TLS versions"))
 }
 
 /// A request ready to go out: everything rendered.
