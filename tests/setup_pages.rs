@@ -22,6 +22,17 @@ async fn fill(b: &Browser, sel: &str, value: &str) {
     el.send_keys(value).await.expect("type");
 }
 
+/// What `/custom_configs/fetch` answers: the stored iparams as the installation page sees
+/// them.
+async fn fetch_stored(server: &Server) -> serde_json::Value {
+    reqwest::get(server.url("/custom_configs/fetch"))
+        .await
+        .expect("fetch")
+        .json()
+        .await
+        .expect("json")
+}
+
 async fn submit(b: &Browser) {
     b.click("form button[type=submit]").await;
 }
@@ -405,12 +416,7 @@ async fn every_field_type_renders_validates_and_stores() {
         .await;
     b.screenshot("04-installed").await;
 
-    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch"))
-        .await
-        .expect("fetch")
-        .json()
-        .await
-        .expect("json");
+    let fetched = fetch_stored(&server).await;
     assert_eq!(fetched["hasIParam"], true);
     let c = &fetched["customIParams"];
     assert_eq!(c["subdomain"], "acme42");
@@ -482,12 +488,7 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
     )
     .await;
     b.screenshot("02-validation-failed").await;
-    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch"))
-        .await
-        .expect("fetch")
-        .json()
-        .await
-        .expect("json");
+    let fetched = fetch_stored(&server).await;
     assert_eq!(
         fetched["customIParams"],
         serde_json::json!({}),
@@ -508,12 +509,7 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
     )
     .await;
     b.screenshot("03-stored").await;
-    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch"))
-        .await
-        .expect("fetch")
-        .json()
-        .await
-        .expect("json");
+    let fetched = fetch_stored(&server).await;
     let c = &fetched["customIParams"];
     assert_eq!(c["tracker_url"], "https://tracker.example");
     assert_eq!(c["saved_by"], "postConfigs");
@@ -614,12 +610,7 @@ async fn iparams_json_change_events_run_the_apps_handlers() {
         "the handler's message stays until the next change"
     );
     assert_eq!(b.path().await, "/custom_configs/install");
-    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch"))
-        .await
-        .expect("fetch")
-        .json()
-        .await
-        .expect("json");
+    let fetched = fetch_stored(&server).await;
     assert_eq!(fetched["customIParams"], serde_json::json!({}));
 
     // With a key the tracker accepts it: the error goes and the form installs.
@@ -635,12 +626,7 @@ async fn iparams_json_change_events_run_the_apps_handlers() {
     b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
         .await;
     b.screenshot("02-installed").await;
-    let fetched: serde_json::Value = reqwest::get(server.url("/custom_configs/fetch"))
-        .await
-        .expect("fetch")
-        .json()
-        .await
-        .expect("json");
+    let fetched = fetch_stored(&server).await;
     let c = &fetched["customIParams"];
     assert_eq!(c["domain_name"], "acme.tracker.test");
     assert_eq!(c["validate"], true);
