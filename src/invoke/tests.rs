@@ -44,16 +44,8 @@ impl Sources for Fake {
 
 fn config() -> Config {
     Config {
-        app_dir: ".".into(),
-        host: "127.0.0.1".into(),
-        port: 10001,
-        store_path: "x".into(),
-        demo_provider: false,
-        upstreams: vec![],
         request_timeout: Duration::from_secs(5),
-        rate_limit: true,
-        response_limit: true,
-        refresh_margin: Duration::from_secs(60),
+        ..Config::for_tests(10001)
     }
 }
 

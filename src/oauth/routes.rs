@@ -376,18 +376,7 @@ mod tests {
     use super::*;
 
     fn shared() -> Shared {
-        let config = crate::server::Config {
-            app_dir: ".".into(),
-            host: "127.0.0.1".into(),
-            port: 10001,
-            store_path: "x".into(),
-            demo_provider: false,
-            upstreams: vec![],
-            request_timeout: std::time::Duration::from_secs(15),
-            rate_limit: true,
-            response_limit: true,
-            refresh_margin: std::time::Duration::from_secs(60),
-        };
+        let config = crate::server::Config::for_tests(10001);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/demo");
         let loaded = crate::app::load(&root).expect("demo app");
         Shared::new(config, loaded.app, Default::default())

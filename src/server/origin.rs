@@ -66,18 +66,7 @@ mod tests {
     use super::*;
 
     fn config(port: u16) -> Config {
-        Config {
-            app_dir: ".".into(),
-            host: "127.0.0.1".into(),
-            port,
-            store_path: "x".into(),
-            demo_provider: false,
-            upstreams: vec![],
-            request_timeout: std::time::Duration::from_secs(15),
-            rate_limit: true,
-            response_limit: true,
-            refresh_margin: std::time::Duration::from_secs(60),
-        }
+        Config::for_tests(port)
     }
 
     #[test]

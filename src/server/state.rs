@@ -44,6 +44,23 @@ impl Config {
         self.port = addr.port();
         self
     }
+
+    /// The command line's defaults on `port`, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests(port: u16) -> Config {
+        Config {
+            app_dir: ".".into(),
+            host: "127.0.0.1".into(),
+            port,
+            store_path: "x".into(),
+            demo_provider: false,
+            upstreams: vec![],
+            request_timeout: Duration::from_secs(15),
+            rate_limit: true,
+            response_limit: true,
+            refresh_margin: Duration::from_secs(60),
+        }
+    }
 }
 
 /// A change seen by the watcher, sent to live-reload clients as `{"file": …}` (FDK's shape).
