@@ -16,6 +16,20 @@ async fn text(b: &Browser, sel: &str) -> String {
     b.css(sel).await.text().await.expect("text")
 }
 
+/// The current value of the input `sel`.
+async fn value(b: &Browser, sel: &str) -> Option<String> {
+    b.css(sel).await.prop("value").await.expect("value")
+}
+
+/// Switches into the frame that holds the app's iparams.html.
+async fn enter_iparams_frame(b: &Browser) {
+    b.css("#iparams-frame")
+        .await
+        .enter_frame()
+        .await
+        .expect("enter frame");
+}
+
 async fn fill(b: &Browser, sel: &str, value: &str) {
     let el = b.css(sel).await;
     el.clear().await.expect("clear");
@@ -105,12 +119,7 @@ async fn walks_the_whole_setup_flow_of_the_demo_app() {
     // The client step is reachable from the step navigation and pre-filled from the file.
     b.goto(&server.url("/oauth_configs?integration=demo")).await;
     assert_eq!(
-        b.css("#f-client-id")
-            .await
-            .prop("value")
-            .await
-            .expect("v")
-            .as_deref(),
+        value(&b, "#f-client-id").await.as_deref(),
         Some("demo-client")
     );
     assert!(
@@ -141,12 +150,7 @@ async fn walks_the_whole_setup_flow_of_the_demo_app() {
     )
     .await;
     assert_eq!(
-        b.css("#f-company-name")
-            .await
-            .prop("value")
-            .await
-            .expect("v")
-            .as_deref(),
+        value(&b, "#f-company-name").await.as_deref(),
         Some("Acme Inc.")
     );
     assert_eq!(text(&b, "form button[type=submit]").await, "Install");
@@ -228,23 +232,10 @@ async fn walks_the_whole_setup_flow_of_the_demo_app() {
     b.goto(&server.url("/custom_configs/install")).await;
     assert_eq!(text(&b, "form button[type=submit]").await, "Save");
     assert_eq!(
-        b.css("#f-support-email")
-            .await
-            .prop("value")
-            .await
-            .expect("v")
-            .as_deref(),
+        value(&b, "#f-support-email").await.as_deref(),
         Some("ops@acme.test")
     );
-    assert_eq!(
-        b.css("#f-plan")
-            .await
-            .prop("value")
-            .await
-            .expect("v")
-            .as_deref(),
-        Some("enterprise")
-    );
+    assert_eq!(value(&b, "#f-plan").await.as_deref(), Some("enterprise"));
     assert!(
         b.css("input[name=region][value=eu]")
             .await
@@ -266,15 +257,7 @@ async fn walks_the_whole_setup_flow_of_the_demo_app() {
             .await
             .expect("sel")
     );
-    assert_eq!(
-        b.css("#f-api-token")
-            .await
-            .prop("value")
-            .await
-            .expect("v")
-            .as_deref(),
-        Some("")
-    );
+    assert_eq!(value(&b, "#f-api-token").await.as_deref(), Some(""));
     assert!(
         text(&b, "[data-field=api_token] .stored")
             .await
@@ -451,11 +434,7 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
         Duration::from_secs(10),
     )
     .await;
-    b.css("#iparams-frame")
-        .await
-        .enter_frame()
-        .await
-        .expect("enter frame");
+    enter_iparams_frame(&b).await;
     // The page's own asset (config/assets/iparams.js) ran, and our client script loaded.
     b.wait_js(
         "document.body && document.body.dataset.assetLoaded === 'true' && !!window.fdkEmuIparams",
@@ -495,11 +474,7 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
         "nothing stored when validate() fails"
     );
 
-    b.css("#iparams-frame")
-        .await
-        .enter_frame()
-        .await
-        .expect("enter frame");
+    enter_iparams_frame(&b).await;
     fill(&b, "#tracker_url", "https://tracker.example").await;
     b.client.enter_parent_frame().await.expect("parent");
     b.click("#install-button").await;
@@ -519,23 +494,14 @@ async fn iparams_html_page_stores_what_post_configs_returns() {
     // Reload: getConfigs receives the stored values (the secret masked); installing again
     // without retyping it keeps the stored secret.
     b.goto(&server.url("/custom_configs/install")).await;
-    b.css("#iparams-frame")
-        .await
-        .enter_frame()
-        .await
-        .expect("enter frame");
+    enter_iparams_frame(&b).await;
     b.wait_js(
         "document.body.dataset.loaded === 'true'",
         Duration::from_secs(10),
     )
     .await;
     assert_eq!(
-        b.css("#tracker_url")
-            .await
-            .prop("value")
-            .await
-            .expect("v")
-            .as_deref(),
+        value(&b, "#tracker_url").await.as_deref(),
         Some("https://tracker.example")
     );
     b.client.enter_parent_frame().await.expect("parent");
