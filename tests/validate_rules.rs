@@ -671,3 +671,37 @@ fn every_reported_rule_is_documented_with_its_severity() {
         "the fixtures exercise the rules ({seen} diagnostics)"
     );
 }
+
+/// Run one folder too high (a repository of several apps), the hint names the app folders.
+#[test]
+fn a_folder_above_the_apps_names_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for app in ["demo", "invoke"] {
+        common::copy_dir(&common::fixture_app(app), &tmp.path().join(app));
+    }
+    std::fs::create_dir(tmp.path().join("docs")).expect("mkdir");
+    let dir = tmp.path().to_string_lossy().into_owned();
+    let (code, out, _) = common::run_cli(&["validate", "--format", "json", "--app-dir", &dir]);
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&out).expect("json report");
+    let missing = diags(&report)
+        .into_iter()
+        .find(|d| d["rule"] == "manifest-missing")
+        .expect("manifest-missing");
+    let hint = missing["hint"].as_str().unwrap_or_default();
+    assert!(
+        hint.contains("2 folders here hold a manifest.json (demo, invoke)")
+            && hint.contains(&format!("--app-dir {}", tmp.path().join("demo").display())),
+        "{hint}"
+    );
+
+    std::fs::remove_dir_all(tmp.path().join("invoke")).expect("rm");
+    let (_, out, _) = common::run_cli(&["validate", "--app-dir", &dir]);
+    assert!(
+        out.contains(&format!(
+            "the app seems to be in the folder \"demo\" here: pass --app-dir {}",
+            tmp.path().join("demo").display()
+        )),
+        "{out}"
+    );
+}

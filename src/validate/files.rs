@@ -28,10 +28,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             1,
             "manifest-missing",
             "Could not find the app manifest file in the current/specified directory.".into(),
-            Some(
-                "run fdk-emu in the app folder (the one with manifest.json) or pass --app-dir"
-                    .into(),
-            ),
+            Some(missing_manifest_hint(&app.root)),
         );
     }
     config_dir(ctx);
@@ -57,6 +54,36 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             "iparams.json is mandatory. (the app has neither config/iparams.json nor config/iparams.html)".into(),
             Some("add config/iparams.json with the app's installation parameters (it may be {})".into()),
         );
+    }
+}
+
+/// Where the app probably is: a developer who runs fdk-emu one folder too high (the folder of
+/// a repository with several apps, say) is told the app folders below.
+fn missing_manifest_hint(root: &std::path::Path) -> String {
+    let mut apps: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join(MANIFEST).is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    apps.sort();
+    match apps.as_slice() {
+        [] => "run fdk-emu in the app folder (the one with manifest.json) or pass --app-dir".into(),
+        [one] => format!(
+            "the app seems to be in the folder {one:?} here: pass --app-dir {}",
+            root.join(one).display()
+        ),
+        [first, ..] => format!(
+            "{} folders here hold a manifest.json ({}): pass one of them with --app-dir, e.g. --app-dir {}",
+            apps.len(),
+            if apps.len() <= 5 {
+                apps.join(", ")
+            } else {
+                format!("{}, …", apps[..5].join(", "))
+            },
+            root.join(first).display()
+        ),
     }
 }
 
