@@ -494,6 +494,18 @@ fn malformed_calls_get_a_clear_4xx() {
         (status, v),
         (404, json!({"message":"Route not allowed","status":404}))
     );
+    // ... and the browser's connection stays open for its next call.
+    let r = client()
+        .post(server.url("/dprouter"))
+        .header("MKP-ROUTE", "db")
+        .body(r#"{"action":"get","data":{"key":"k"}}"#)
+        .send()
+        .expect("POST /dprouter");
+    assert_eq!(r.status(), 404);
+    assert_ne!(
+        r.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
 }
 
 #[test]

@@ -42,7 +42,9 @@ pub fn configure_fallback(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/dprouter").to(route_not_allowed));
 }
 
-async fn route_not_allowed() -> HttpResponse {
+/// The body is read (and dropped) so that the browser's keep-alive connection stays usable:
+/// actix closes a connection whose request body was left unread.
+async fn route_not_allowed(_body: web::Bytes) -> HttpResponse {
     HttpResponse::NotFound().json(json!({"message": "Route not allowed", "status": 404}))
 }
 
