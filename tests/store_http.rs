@@ -434,3 +434,72 @@ async fn custom_configs_leads_through_oauth_iparams_to_authorization() {
     assert_eq!(v["tenant"], "acme2");
     assert_eq!(v["signing_key"], "SIGN-SECRET-3");
 }
+
+/// A secure field is secret whether or not it is shown on the form, and whether it was marked
+/// secure before or after its value was stored: encrypted at rest, masked in `fetch`, absent
+/// from `/iframe/api`.
+#[tokio::test]
+async fn hidden_and_later_secure_fields_stay_secret() {
+    let (_tmp, app) = copy_app("demo");
+    let iparams_path = app.join("config/iparams.json");
+    let mut fields: Value =
+        serde_json::from_str(&std::fs::read_to_string(&iparams_path).expect("read")).expect("json");
+    fields["signing_key"] = json!({"display_name": "Signing key", "type": "text",
+        "visible": false, "secure": true, "default_value": "HIDDEN-SECRET-1"});
+    fields["team_pin"] = json!({"display_name": "Team PIN", "type": "text"});
+    std::fs::write(&iparams_path, fields.to_string()).expect("write");
+    let mut server = Server::start(&app, &[]);
+    let c = client();
+    let mut body = valid(5);
+    body["team_pin"] = json!("PIN-LATER-SECRET");
+    let r = c
+        .post(server.url("/custom_configs/store"))
+        .json(&body)
+        .send()
+        .await
+        .expect("store");
+    assert_eq!(r.status(), 200);
+
+    // team_pin becomes secure after it was stored.
+    fields["team_pin"]["secure"] = json!(true);
+    std::fs::write(&iparams_path, fields.to_string()).expect("write");
+    server
+        .wait_for_line(|l| l.contains("reloaded"), Duration::from_secs(10))
+        .expect("reload");
+    let get = |path: &'static str| {
+        let c = c.clone();
+        let url = server.url(path);
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .expect(path)
+                .text()
+                .await
+                .expect("text")
+        }
+    };
+    let fetched: Value = serde_json::from_str(&get("/custom_configs/fetch").await).expect("json");
+    assert_eq!(
+        fetched["customIParams"]["signing_key"], "••••••••",
+        "{fetched}"
+    );
+    assert_eq!(
+        fetched["customIParams"]["team_pin"], "••••••••",
+        "{fetched}"
+    );
+    let api = get("/iframe/api").await;
+    assert!(
+        !api.contains("HIDDEN-SECRET-1")
+            && !api.contains("PIN-LATER-SECRET")
+            && api.contains("ops@acme.test"),
+        "{api}"
+    );
+    drop(server);
+    let mut raw = std::fs::read(db_path(&app)).expect("db");
+    raw.extend(std::fs::read(app.join(".fdk/localstore.sqlite-wal")).unwrap_or_default());
+    assert!(
+        !raw.windows(15).any(|w| w == b"HIDDEN-SECRET-1"),
+        "a hidden secure field is encrypted at rest"
+    );
+}

@@ -233,10 +233,16 @@ impl Invoker {
     ) -> Result<Envelope, (InvokeError, u32)> {
         let compiled = self.shared.cache.get(app);
         let t = lookup(app, &compiled, &call.template).map_err(|e| (e, 0))?;
-        let iparams = sources
+        let mut iparams = sources
             .iparams()
             .await
             .map_err(|e| (InvokeError::Store(e), 0))?;
+        // A field marked secure after its value was stored is masked and kept out of URLs too.
+        for name in app.iparams.secure_names() {
+            if !iparams.secure.contains(&name) {
+                iparams.secure.push(name);
+            }
+        }
         for name in &iparams.secure {
             if let Some(v) = iparams.values.get(name) {
                 masker.add(&crate::app::requests::value_text(v));

@@ -61,10 +61,14 @@ impl<'a> ServerSources<'a> {
     /// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
     pub async fn descriptor(&self, app: &Arc<App>) -> Value {
         let iparams = self.iparams().await.unwrap_or_default();
+        // Secure by the store's flag or by the app's current iparams.json.
+        let by_app = app.iparams.secure_names();
         let configs: Map<String, Value> = iparams
             .values
             .iter()
-            .filter(|(k, _)| !iparams.secure.contains(k) && k.as_str() != "__meta")
+            .filter(|(k, _)| {
+                !iparams.secure.contains(k) && !by_app.contains(k) && k.as_str() != "__meta"
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let current_host = self.current_host().await;

@@ -211,6 +211,9 @@ pub fn check_values(
                 .or(stored_value)
                 .or(field.default_value.as_ref())
             {
+                if field.secure {
+                    secure.push(name.clone());
+                }
                 values.insert(name.clone(), v.clone());
             }
             continue;

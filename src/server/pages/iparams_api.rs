@@ -87,7 +87,9 @@ async fn fetch(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let app = shared.app();
-    let secure = store.secure_iparam_names().await?;
+    // A field marked secure after its value was stored is secret too.
+    let mut secure = store.secure_iparam_names().await?;
+    secure.extend(app.iparams.secure_names());
     let values = store.iparams().await?.unwrap_or_default();
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
