@@ -230,6 +230,11 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> NetError {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return NetError::Refused,
                 std::io::ErrorKind::TimedOut => return NetError::Timeout,
+                // "Connection reset by peer" is not a TLS failure, whatever its words say.
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+                    texts.push(s.to_string());
+                    return NetError::Other(texts.join(": "));
+                }
                 _ => {}
             }
         }
@@ -244,7 +249,9 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> NetError {
     if all.contains("certificate")
         || all.contains("tls")
         || all.contains("handshake")
-        || all.contains("peer")
+        || all.contains("peer certificate")
+        || all.contains("peer misbehaved")
+        || all.contains("peer is incompatible")
         || all.contains("invalidcontenttype")
         || all.contains("corrupt message")
     {
@@ -257,4 +264,40 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> NetError {
         return NetError::Timeout;
     }
     NetError::Other(texts.join(": "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NetError, classify};
+    use std::io::{Error, ErrorKind};
+
+    /// An error caused by `0`, as the client's errors wrap the socket's.
+    #[derive(Debug)]
+    struct Wrapped(Error);
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "client error (SendRequest)")
+        }
+    }
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_reset_by_the_peer_is_not_called_a_tls_failure() {
+        let reset = Wrapped(Error::new(
+            ErrorKind::ConnectionReset,
+            "Connection reset by peer",
+        ));
+        match classify(&reset) {
+            NetError::Other(detail) => assert!(detail.contains("reset by peer"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
+        let refused = Wrapped(Error::from(ErrorKind::ConnectionRefused));
+        assert_eq!(classify(&refused), NetError::Refused);
+        let tls = Wrapped(Error::other("invalid peer certificate: UnknownIssuer"));
+        assert!(matches!(classify(&tls), NetError::Tls(_)));
+    }
 }

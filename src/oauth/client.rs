@@ -348,7 +348,20 @@ pub fn parse_response(
     let Some(fields_map) = fields.as_ref() else {
         return Err(EndpointError::BadResponse {
             status,
-            detail: format!("the body is neither JSON nor form data: {}", excerpt(body)),
+            detail: format!(
+                "the body is neither JSON nor form data ({} bytes, Content-Type {content_type:?}){}",
+                body.len(),
+                // A successful answer may hold a token in a shape we could not parse: then its
+                // text is not repeated into logs and pages.
+                if ["access_token", "refresh_token", "id_token"]
+                    .iter()
+                    .any(|k| body.contains(k))
+                {
+                    String::new()
+                } else {
+                    format!(": {}", excerpt(body))
+                }
+            ),
         });
     };
     let Some(access_token) = field("access_token") else {
@@ -463,6 +476,20 @@ mod tests {
         assert!(!e.is_permanent());
         let e = parse_response(429, "", "slow down").unwrap_err();
         assert!(!e.is_permanent());
+    }
+
+    #[test]
+    fn an_unparsable_success_is_shown_unless_it_may_hold_a_token() {
+        let e = parse_response(200, "text/html", "<html>Sign in first</html>").unwrap_err();
+        assert!(e.to_string().contains("Sign in first"), "{e}");
+        let e =
+            parse_response(200, "text/plain", "access_token: TOK-SECRET-9 (bearer)").unwrap_err();
+        let text = e.to_string();
+        assert!(!text.contains("TOK-SECRET-9"), "{text}");
+        assert!(
+            text.contains("neither JSON nor form data (35 bytes"),
+            "{text}"
+        );
     }
 
     #[test]
