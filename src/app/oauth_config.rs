@@ -39,7 +39,7 @@ pub struct OAuthIparam {
 }
 
 /// One OAuth provider configuration, unrendered: its strings may hold `<%= oauth_iparams.x %>`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct Integration {
     pub name: String,
     pub pointer: String,
@@ -126,7 +126,7 @@ impl Integration {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct OAuthConfig {
     pub form: OAuthForm,
     pub integrations: IndexMap<String, Integration>,
