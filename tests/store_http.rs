@@ -412,6 +412,23 @@ async fn custom_configs_leads_through_oauth_iparams_to_authorization() {
         location(&r),
         "/custom_configs/authorize?integration=default"
     );
+    let page = |path: &'static str| {
+        let c = c.clone();
+        let url = server.url(path);
+        async move {
+            let r = c.get(url).send().await.expect(path);
+            (r.status().as_u16(), r.text().await.expect("text"))
+        }
+    };
+    let (status, html) = page("/custom_configs/authorize?integration=default").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Authorization pending"), "{html}");
+    let (status, html) = page("/custom_configs/authorize?integration=gitlab").await;
+    assert_eq!(status, 404);
+    assert!(
+        html.contains("no account-level integration named &quot;gitlab&quot; (it has: default)"),
+        "{html}"
+    );
     // Editing keeps the secure parameter when it is left empty.
     let r = c
         .post(server.url("/oauth_iparams?integration=default"))

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, get, web};
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
-use super::progress::{account_integrations, is_literal};
+use super::progress::{find_account_integration, is_literal};
 use super::render::{page_with_status, with};
 use super::{
     BODY_LIMIT, IntegrationQuery, PageError, form_pairs, form_value, page_base, see_other,
@@ -33,17 +33,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 fn find(shared: &Shared, q: &IntegrationQuery) -> Result<Integration, PageError> {
     let app = shared.app();
-    let list = account_integrations(&app);
-    let found = match q.integration.as_deref() {
-        Some(n) => list.into_iter().find(|i| i.name == n),
-        None => list.into_iter().next(),
-    };
-    found.cloned().ok_or_else(|| {
-        PageError::NotFound(format!(
-            "config/oauth_config.json has no account-level integration named {:?}",
-            q.integration.as_deref().unwrap_or("")
-        ))
-    })
+    find_account_integration(&app, q.integration.as_deref())
+        .cloned()
+        .map_err(PageError::NotFound)
 }
 
 /// One text or password input of these pages.

@@ -74,6 +74,27 @@ pub fn account_integrations(app: &App) -> Vec<&Integration> {
         .unwrap_or_default()
 }
 
+/// The account-level integration a setup page is about: the one named in the query, or the
+/// first when none is named.
+pub fn find_account_integration<'a>(
+    app: &'a App,
+    name: Option<&str>,
+) -> Result<&'a Integration, String> {
+    let list = account_integrations(app);
+    let found = match name {
+        Some(n) => list.iter().find(|i| i.name == n),
+        None => list.first(),
+    };
+    found.copied().ok_or_else(|| match (name, list.is_empty()) {
+        (_, true) => "config/oauth_config.json has no account-level integration, so there is nothing to authorize here".to_string(),
+        (Some(n), false) => format!(
+            "config/oauth_config.json has no account-level integration named {n:?} (it has: {})",
+            list.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+        (None, false) => unreachable!("a non-empty list has a first"),
+    })
+}
+
 /// What the system settings step asks for, if anything: the 3.x modules, or the 2.x
 /// products when there are several to choose from.
 pub fn needs_system_settings(app: &App) -> bool {

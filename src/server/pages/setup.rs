@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
-use super::progress::{account_integrations, encode};
+use super::progress::{encode, find_account_integration};
 use super::render::{page, with};
 use super::{IntegrationQuery, PageError, page_base};
 use crate::server::Shared;
@@ -39,17 +39,8 @@ async fn authorize(
     q: web::Query<IntegrationQuery>,
 ) -> Result<HttpResponse, PageError> {
     let app = shared.app();
-    let integrations = account_integrations(&app);
-    let integration = match q.integration.as_deref() {
-        Some(n) => integrations.iter().find(|i| i.name == n),
-        None => integrations.first(),
-    }
-    .ok_or_else(|| {
-        PageError::NotFound(format!(
-            "no account-level integration {:?} in config/oauth_config.json",
-            q.integration.as_deref().unwrap_or("")
-        ))
-    })?;
+    let integration =
+        find_account_integration(&app, q.integration.as_deref()).map_err(PageError::NotFound)?;
     let name = integration.name.clone();
     let label = integration.display_name.clone();
     let id = format!("authorize:{name}");
