@@ -520,3 +520,26 @@ async fn hidden_and_later_secure_fields_stay_secret() {
         "a hidden secure field is encrypted at rest"
     );
 }
+
+/// A refused account URL stays in its box, next to the reason, so the user can correct it.
+#[tokio::test]
+async fn system_settings_show_a_refused_url_again() {
+    let (_tmp, app) = copy_app("demo");
+    let server = Server::start(&app, &[]);
+    let r = client()
+        .post(server.url("/system_settings"))
+        .form(&[
+            ("modules", "support_ticket"),
+            ("url:support_ticket", "acme.freshdesk.com/typo"),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.expect("html");
+    assert!(
+        html.contains("value=\"acme.freshdesk.com/typo\"")
+            && html.contains("Enter a full URL starting with http:// or https://"),
+        "{html}"
+    );
+}

@@ -70,7 +70,7 @@ fn valid_date(v: &str) -> bool {
     (1..=days).contains(&d)
 }
 
-fn valid_url(v: &str) -> bool {
+pub(super) fn valid_url(v: &str) -> bool {
     url::Url::parse(v)
         .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }

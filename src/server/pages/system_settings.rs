@@ -161,6 +161,8 @@ async fn submit(
         .map(|m| m.name.clone())
         .collect();
     let mut errors = IndexMap::new();
+    // What the form shows again when something is refused: what the user typed, valid or not.
+    let mut shown = None;
     let value = match app.manifest.generation {
         Generation::V3 => {
             let chosen: Vec<String> = pairs
@@ -175,6 +177,7 @@ async fn submit(
                 );
             }
             let mut urls = Map::new();
+            let mut typed = Map::new();
             for m in &modules {
                 let key = format!("url:{m}");
                 let v = form_value(&pairs, &key).unwrap_or_default();
@@ -184,10 +187,8 @@ async fn submit(
                     }
                     continue;
                 }
-                let ok = url::Url::parse(v).is_ok_and(|u| {
-                    matches!(u.scheme(), "http" | "https") && u.host_str().is_some()
-                });
-                if ok {
+                typed.insert(m.clone(), Value::String(v.to_string()));
+                if super::check::valid_url(v) {
                     urls.insert(
                         m.clone(),
                         Value::String(v.trim_end_matches('/').to_string()),
@@ -196,6 +197,7 @@ async fn submit(
                     errors.insert(key, super::check::URL.to_string());
                 }
             }
+            shown = Some(json!({"subscribed_modules": chosen, "endpoint_urls": typed}));
             json!({"subscribed_modules": chosen, "endpoint_urls": urls})
         }
         Generation::V2 => {
@@ -210,7 +212,12 @@ async fn submit(
         }
     };
     if !errors.is_empty() {
-        let current = value.as_object().cloned().unwrap_or_default();
+        let current = shown
+            .as_ref()
+            .unwrap_or(&value)
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         return render(
             &shared,
             &store,
