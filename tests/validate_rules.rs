@@ -705,3 +705,24 @@ fn a_folder_above_the_apps_names_them() {
         "{out}"
     );
 }
+
+/// The excerpt under a problem never shows a literal client secret (one dot per character, so
+/// the caret stays right).
+#[test]
+fn excerpts_blot_out_client_secrets() {
+    let (_tmp, app) = common::copy_app("demo");
+    std::fs::write(
+        app.join("config/oauth_config.json"),
+        r#"{"integrations": {"demo": {"display_name": "Demo", "client_id": "demo-client", "token_type": "sideways", "client_secret": "SEKRIT-VALUE-42", "authorize_url": "https://id.example.com/authorize", "token_url": "https://id.example.com/token", "options": {}}}}"#,
+    )
+    .expect("write");
+    let dir = app.to_string_lossy().into_owned();
+    let (code, out, _) = common::run_cli(&["validate", "--app-dir", &dir]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Invalid token type"), "{out}");
+    assert!(
+        !out.contains("SEKRIT")
+            && out.contains(r#""client_secret": "•••••••••••••••", "authorize_u"#),
+        "{out}"
+    );
+}

@@ -92,7 +92,7 @@ fn plural(n: usize) -> &'static str {
 fn excerpt(app: &App, d: &Diagnostic) -> Option<String> {
     let file = app.file(&d.file)?;
     let line = file.text.lines().nth(d.line.checked_sub(1)?)?;
-    let line = line.trim_end_matches('\r');
+    let line = hide_client_secrets(app, line.trim_end_matches('\r'));
     // Long minified lines would flood the terminal: show a window around the column.
     let chars: Vec<char> = line.chars().collect();
     let col = d.column.saturating_sub(1).min(chars.len());
@@ -106,6 +106,20 @@ fn excerpt(app: &App, d: &Diagnostic) -> Option<String> {
     Some(format!(
         " {pad} |\n {num} | {lead}{shown}\n {pad} | {caret_pad}^\n"
     ))
+}
+
+/// The line with each literal client secret of `config/oauth_config.json` blotted out, one
+/// dot per character so that the caret still points where it should: the terminal and CI
+/// logs are no place for a secret, even one the file holds.
+fn hide_client_secrets(app: &App, line: &str) -> String {
+    let mut line = line.to_string();
+    let secrets = app.oauth.iter().flat_map(|o| o.integrations.values());
+    for secret in secrets.map(|i| i.client_secret.as_str()) {
+        if secret.chars().count() >= 4 && !secret.contains("<%") {
+            line = line.replace(secret, &"•".repeat(secret.chars().count()));
+        }
+    }
+    line
 }
 
 /// The report as one JSON document.
