@@ -141,7 +141,12 @@ async fn guard_refuses_foreign_hosts_and_cross_site_writes() {
         .await
         .expect("send");
     assert_eq!(r.status(), 421);
-    assert!(r.text().await.expect("text").contains("localhost"));
+    let own = format!("http://localhost:{}", server.port);
+    let text = r.text().await.expect("text");
+    assert!(
+        text.contains(&format!("Open the page as {own}/ instead")),
+        "{text}"
+    );
     for host in [
         "localhost",
         &format!("localhost:{}", server.port),
@@ -168,7 +173,7 @@ async fn guard_refuses_foreign_hosts_and_cross_site_writes() {
     assert!(
         body["message"]
             .as_str()
-            .is_some_and(|m| m.contains("evil.example")),
+            .is_some_and(|m| m.contains("evil.example") && m.contains(&format!("({own})"))),
         "{body}"
     );
     let r = c

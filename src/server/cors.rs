@@ -47,7 +47,8 @@ pub async fn cors(
         if preflight || !matches!(*req.method(), Method::GET | Method::HEAD) {
             let resp = HttpResponse::Forbidden().json(serde_json::json!({
                 "message": format!(
-                    "origin {origin} may not call fdk-emu: only its own pages (http://localhost:PORT) and Freshworks product pages over https (*.freshdesk.com, *.freshservice.com, *.freshworks.com, *.myfreshworks.com, *.freshsales.io, *.freshchat.com, *.freshcaller.com) can"
+                    "origin {origin} may not call fdk-emu: only its own pages ({}) and Freshworks product pages over https (*.freshdesk.com, *.freshservice.com, *.freshworks.com, *.myfreshworks.com, *.freshsales.io, *.freshchat.com, *.freshcaller.com) can",
+                    super::guard::own_url(&req)
                 ),
                 "status": 403,
             }));

@@ -43,6 +43,13 @@ fn valid_port(p: &str) -> bool {
     !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Our own address as the user should open it, for the messages of refusals.
+pub fn own_url(req: &ServiceRequest) -> String {
+    req.app_data::<web::Data<Shared>>()
+        .map(|s| s.config.base_url())
+        .unwrap_or_else(|| "http://localhost:PORT".to_string())
+}
+
 fn is_state_changing(m: &Method) -> bool {
     matches!(
         *m,
@@ -64,14 +71,18 @@ pub async fn guard(
         None => {
             let res = HttpResponse::BadRequest()
                 .content_type("text/plain; charset=utf-8")
-                .body("fdk-emu: the request has no Host header. Open http://localhost:PORT/ in a browser.");
+                .body(format!(
+                    "fdk-emu: the request has no Host header. Open {}/ in a browser.",
+                    own_url(&req)
+                ));
             return Ok(req.into_response(res));
         }
         Some(h) if !host_allowed(&h) => {
             let res = HttpResponse::MisdirectedRequest()
                 .content_type("text/plain; charset=utf-8")
                 .body(format!(
-                    "fdk-emu answers only to localhost and 127.0.0.1, not to Host {h:?} (a defence against DNS rebinding). Open the page as http://localhost:PORT/ instead."
+                    "fdk-emu answers only to localhost and 127.0.0.1, not to Host {h:?} (a defence against DNS rebinding). Open the page as {}/ instead.",
+                    own_url(&req)
                 ));
             return Ok(req.into_response(res));
         }
@@ -94,10 +105,11 @@ pub async fn guard(
             let res = HttpResponse::Forbidden().json(json!({
                 "error": "cross_site_request",
                 "message": format!(
-                    "fdk-emu refused a {} to {} from the page at {origin:?}: only its own pages{} may change state. If this is your page, open it from http://localhost:PORT/.",
+                    "fdk-emu refused a {} to {} from the page at {origin:?}: only its own pages{} may change state. If this is your page, open it from {}/.",
                     req.method(),
                     req.path(),
-                    if req.path() == "/dprouter" { " and Freshworks product pages" } else { "" }
+                    if req.path() == "/dprouter" { " and Freshworks product pages" } else { "" },
+                    own_url(&req)
                 ),
             }));
             return Ok(req.into_response(res));
