@@ -204,7 +204,10 @@ fn request_template_rules() {
         "OAuth request missing options",
     );
     c.at("error", "expression-syntax", R, Some("<%= context.id\""))
-        .says("expression-syntax", "unclosed");
+        .says(
+            "expression-syntax",
+            "unclosed `<%=` tag: end the expression with `%>`",
+        );
     c.at(
         "error",
         "expression-unknown-root",

@@ -16,12 +16,7 @@ use std::ops::Range;
 /// The text of a template is not valid. `offset` is the byte offset in the template source
 /// where the problem was found; [`ParseError::excerpt`] shows it under the source line.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{kind}{}", if matches!(kind, ParseErrorKind::UnclosedTag { .. }) {
-    // That message already says where the tag starts.
-    String::new()
-} else {
-    format!(" (at byte {offset})")
-})]
+#[error("{kind} (at byte {offset})")]
 pub struct ParseError {
     /// Byte offset into the template source.
     pub offset: usize,
@@ -36,8 +31,9 @@ pub struct ParseError {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseErrorKind {
-    #[error("unclosed `<%=` tag starting at byte {open}: end the expression with `%>`")]
-    UnclosedTag { open: usize },
+    /// The tag starts at the error's offset.
+    #[error("unclosed `<%=` tag: end the expression with `%>`")]
+    UnclosedTag,
 
     #[error(
         "`<%` must be followed by `=`: fdk-emu substitutes values with `<%= expression %>` \
@@ -324,7 +320,7 @@ mod tests {
 
     #[test]
     fn excerpt_points_at_offset() {
-        let e = ParseError::new(6, ParseErrorKind::UnclosedTag { open: 6 });
+        let e = ParseError::new(6, ParseErrorKind::UnclosedTag);
         assert_eq!(
             e.excerpt("Basic <%= encode(x)"),
             "Basic <%= encode(x)\n      ^"

@@ -84,7 +84,7 @@ pub(crate) fn parse_template(src: &str) -> Result<Vec<Part>, ParseError> {
         // Without any `%>` later in the text, the best message is about the tag, not about
         // whatever the expression parser would stumble on first.
         if !src[after + 1..].contains("%>") {
-            return Err(ParseError::new(open, ParseErrorKind::UnclosedTag { open }));
+            return Err(ParseError::new(open, ParseErrorKind::UnclosedTag));
         }
         let mut p = Parser {
             src,
@@ -494,7 +494,7 @@ impl<'s> Parser<'s> {
     /// Turns an end-of-text token into the "unclosed tag" error, which is what it means.
     fn check_eof(&self, tok: &Token) -> Result<(), ParseError> {
         if tok.kind == Tok::Eof {
-            Err(self.err(self.open, ParseErrorKind::UnclosedTag { open: self.open }))
+            Err(self.err(self.open, ParseErrorKind::UnclosedTag))
         } else {
             Ok(())
         }
@@ -989,15 +989,15 @@ mod tests {
     #[test]
     fn tag_errors() {
         let e = err("Basic <%= encode(iparam.api_key)");
-        assert_eq!(e.kind, ParseErrorKind::UnclosedTag { open: 6 });
+        assert_eq!(e.kind, ParseErrorKind::UnclosedTag);
         assert_eq!(e.offset, 6);
         assert_eq!(
             e.to_string(),
-            "unclosed `<%=` tag starting at byte 6: end the expression with `%>`"
+            "unclosed `<%=` tag: end the expression with `%>` (at byte 6)"
         );
         assert_eq!(err("x <% if (a) { %>").kind, ParseErrorKind::CodeTag);
         assert_eq!(err("<%").kind, ParseErrorKind::CodeTag);
-        assert_eq!(err("<%=").kind, ParseErrorKind::UnclosedTag { open: 0 });
+        assert_eq!(err("<%=").kind, ParseErrorKind::UnclosedTag);
         assert_eq!(err("<%= %>").kind, ParseErrorKind::EmptyTag);
         assert_eq!(err("<%=%>").kind, ParseErrorKind::EmptyTag);
         // `%>` only inside a string: the string runs to the end of the text.
@@ -1006,10 +1006,8 @@ mod tests {
             ParseErrorKind::UnterminatedString { quote: '\'' }
         );
         // A second tag that is not closed.
-        assert_eq!(
-            err("<%= a %> <%= b").kind,
-            ParseErrorKind::UnclosedTag { open: 9 }
-        );
+        assert_eq!(err("<%= a %> <%= b").kind, ParseErrorKind::UnclosedTag);
+        assert_eq!(err("<%= a %> <%= b").offset, 9);
         // `%>` exists only before... the expression runs off the end.
         assert_eq!(
             err("<%= (a %>").kind,
