@@ -28,6 +28,21 @@ pub struct ParseFailure {
     pub column: usize,
 }
 
+/// serde_json's column counts bytes of the text after the byte order mark; every other
+/// position fdk-emu reports counts characters of the file as it is (`FileIndex`). This turns
+/// the first into the second, so the caret of a syntax error lands under the right character
+/// on a line with `é` or after a BOM.
+fn char_column(text: &str, line: usize, byte_column: usize) -> usize {
+    let bom = text.starts_with('\u{feff}');
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let row = body.split('\n').nth(line - 1).unwrap_or_default();
+    let mut end = (byte_column - 1).min(row.len());
+    while !row.is_char_boundary(end) {
+        end -= 1;
+    }
+    row[..end].chars().count() + 1 + usize::from(bom && line == 1)
+}
+
 impl SourceFile {
     /// Parses `text` strictly (as `JSON.parse` would: no comments, no trailing commas).
     pub fn parse(root: &Path, rel_path: &str, text: String) -> (SourceFile, Option<ParseFailure>) {
@@ -52,7 +67,7 @@ impl SourceFile {
                     Some(ParseFailure {
                         message: describe_json_error(&e),
                         line: e.line().max(1),
-                        column: e.column().max(1),
+                        column: char_column(&text, e.line().max(1), e.column().max(1)),
                     }),
                 ),
             }
@@ -82,4 +97,26 @@ fn describe_json_error(e: &serde_json::Error) -> String {
         None => msg,
     };
     format!("invalid JSON: {msg}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceFile;
+    use std::path::Path;
+
+    fn failure_at(text: &str) -> (usize, usize) {
+        let (_, failure) = SourceFile::parse(Path::new("/app"), "manifest.json", text.into());
+        let f = failure.expect("a syntax error");
+        (f.line, f.column)
+    }
+
+    #[test]
+    fn syntax_error_columns_count_characters_of_the_file_as_it_is() {
+        // The stray `x` is the 17th character and starts at byte 18 (`é` is two bytes).
+        assert_eq!(failure_at("{\"name\": \"Café\" x}"), (1, 17));
+        assert_eq!(failure_at("{\n  \"a\": \"é\",,\n}"), (2, 12));
+        // After a byte order mark, which the excerpt shows as a character of line 1.
+        assert_eq!(failure_at("\u{feff}{\"a\": 1 x}"), (1, 10));
+        assert_eq!(failure_at("{\"a\": 1 x}"), (1, 9));
+    }
 }
