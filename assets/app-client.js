@@ -178,7 +178,6 @@
     setTimeout(function () { el.remove(); }, 4000);
   }
 
-  var handlers = {};
   var client = {
     request: {
       invokeTemplate: invokeTemplate
@@ -216,7 +215,7 @@
     },
     events: {
       on: function (name, cb) {
-        (handlers[name] = handlers[name] || []).push(cb);
+        // Only app.activated fires here: without a product page no other event happens.
         if (name === 'app.activated') setTimeout(function () { cb({}); }, 0);
       }
     },

@@ -56,10 +56,6 @@ impl Envelope {
             error_source: (status >= 400).then_some(ErrorSource::App),
         }
     }
-
-    pub fn is_success(&self) -> bool {
-        self.error_source.is_none()
-    }
 }
 
 #[cfg(test)]

@@ -28,10 +28,6 @@ impl Upstreams {
         }
         self.map.get(&host.to_ascii_lowercase())
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
 }
 
 /// Why the rendered host or URL cannot be used. The first three keep FDK's wording.

@@ -184,16 +184,6 @@ impl EndpointError {
         matches!(self, EndpointError::Provider { status, error, .. }
             if *status == 401 || error.as_deref() == Some("invalid_client"))
     }
-
-    /// The HTTP status the provider answered, if it answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            EndpointError::Provider { status, .. } | EndpointError::BadResponse { status, .. } => {
-                Some(*status)
-            }
-            _ => None,
-        }
-    }
 }
 
 /// Requests tokens with `preferred` client authentication, and once more with the other

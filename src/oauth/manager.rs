@@ -131,10 +131,6 @@ impl TokenManager {
         &self.config
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     fn setup_url(&self) -> String {
         format!("{}/custom_configs", self.config.base_url())
     }

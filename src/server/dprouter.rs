@@ -6,7 +6,7 @@
 //! [`configure_fallback`] last, since actix tries resources of the same path in order and
 //! the fallback matches every route.
 
-use actix_web::{HttpRequest, HttpResponse, guard, web};
+use actix_web::{HttpResponse, guard, web};
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -60,7 +60,6 @@ async fn proxy(
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<crate::oauth::TokenManager>,
-    _req: HttpRequest,
 ) -> HttpResponse {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {

@@ -47,7 +47,6 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
-    key_source: String,
     jobs: mpsc::Sender<Job>,
     reads: reads::ReadCache,
     /// Bumped by the store thread after each committed write.
@@ -96,7 +95,6 @@ impl Store {
             generation: generation.clone(),
         };
         db.check_key()?;
-        let key_source = db.cipher.source.clone();
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("fdk-emu-store".into())
@@ -113,7 +111,6 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
-                key_source,
                 jobs,
                 reads: Default::default(),
                 generation,
@@ -124,11 +121,6 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
-    }
-
-    /// Where the key came from, e.g. "the FDK_EMU_KEY environment variable".
-    pub fn key_source(&self) -> &str {
-        &self.inner.key_source
     }
 
     /// Runs `f` on the store thread and waits (asynchronously) for its answer.

@@ -8,7 +8,7 @@ use super::files::truthy;
 use super::position::{Target, pointer};
 use super::schema::{self, SchemaKind, describe};
 use super::{Ctx, Severity};
-use crate::app::{Generation, IPARAMS_JSON, MANIFEST};
+use crate::app::{Generation, IPARAMS_JSON, IparamType, MANIFEST};
 
 /// Attribute names FDK forbids as iparam names (and allows inside a field).
 const KEYWORDS: &[&str] = &[
@@ -25,7 +25,6 @@ const KEYWORDS: &[&str] = &[
     "type_attributes",
     "events",
 ];
-const WITH_OPTIONS: &[&str] = &["dropdown", "radio", "multiselect"];
 const REGEX_TYPES: &[&str] = &["text", "email", "phone_number", "url"];
 /// FDK addon product list (`type_attributes.product` of a domain field).
 const PRODUCTS: &[&str] = &[
@@ -113,7 +112,8 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                 }
             }
         }
-        if !WITH_OPTIONS.contains(&ty) && f.contains_key("options") && !ty.is_empty() {
+        let with_options = IparamType::parse(ty).is_some_and(IparamType::has_options);
+        if !with_options && f.contains_key("options") && !ty.is_empty() {
             ctx.push(
                 Severity::Error,
                 IPARAMS_JSON,
@@ -124,7 +124,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                 Some("remove options, or use type dropdown, radio or multiselect".into()),
             );
         }
-        if WITH_OPTIONS.contains(&ty) {
+        if with_options {
             options(ctx, key, ty, f);
         }
         if ty == "checkbox"

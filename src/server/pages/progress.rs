@@ -51,12 +51,6 @@ pub struct SetupProgress {
     pub next: Option<String>,
 }
 
-impl SetupProgress {
-    pub fn step(&self, id: &str) -> Option<&SetupStep> {
-        self.steps.iter().find(|s| s.id == id)
-    }
-}
-
 pub fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
