@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -22,12 +22,7 @@ use crate::server::Config;
 use crate::store::{ClientAuthMethod, OAuthStatus, Store, Tokens};
 
 /// Now, in Unix seconds.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use crate::store::now as unix_now;
 
 /// Whether a token should be refreshed before use. The margin is capped at half the token's
 /// lifetime, so that a provider issuing 5-second tokens with the default 60-second margin does

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, guard, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::client::EndpointError;
@@ -20,13 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/auth/callback", web::get().to(auth_callback))
         .service(
             web::resource("/dprouter")
-                .guard(guard::fn_guard(|ctx| {
-                    ctx.head()
-                        .headers()
-                        .get("mkp-route")
-                        .and_then(|v| v.to_str().ok())
-                        .is_some_and(|v| v.trim().eq_ignore_ascii_case("oauth"))
-                }))
+                .guard(crate::server::dprouter::route_guard("oauth"))
                 .route(web::post().to(dprouter_oauth)),
         );
 }

@@ -7,16 +7,12 @@ use actix_web::{HttpResponse, web};
 
 use super::Shared;
 use super::pages::escape_html as esc;
-use super::pages::progress::StepState;
+use super::pages::progress::{StepState, encode as enc};
 use super::pages::setup_progress;
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home));
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpResponse {

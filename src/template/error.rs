@@ -275,7 +275,7 @@ fn closest<'a>(name: &str, available: &'a [String]) -> Option<&'a str> {
 }
 
 /// Levenshtein distance over chars; names are short so the quadratic cost is nothing.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];

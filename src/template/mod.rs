@@ -46,6 +46,7 @@ mod error;
 mod js;
 mod parse;
 
+pub(crate) use error::edit_distance;
 pub use error::{Error, ParseError, ParseErrorKind, RenderError, RenderErrorKind, ValueError};
 pub use parse::MAX_DEPTH;
 

@@ -306,26 +306,11 @@ fn parse(
 fn suggest(got: &str, known: Vec<&str>, fallback: &str) -> String {
     let best = known
         .iter()
-        .map(|k| (distance(got, k), *k))
+        .map(|k| (crate::template::edit_distance(got, k), *k))
         .min_by_key(|(d, _)| *d)
         .filter(|(d, k)| *d <= 2.max(k.len() / 4));
     match best {
         Some((_, k)) => format!("did you mean `{k}`? ({fallback})"),
         None => fallback.to_string(),
     }
-}
-
-/// Levenshtein distance, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::files::truthy;
+use super::manifest::PRODUCTS;
 use super::position::{Target, pointer};
 use super::schema::{self, SchemaKind, describe};
 use super::{Ctx, Severity};
@@ -26,17 +27,6 @@ const KEYWORDS: &[&str] = &[
     "events",
 ];
 const REGEX_TYPES: &[&str] = &["text", "email", "phone_number", "url"];
-/// FDK addon product list (`type_attributes.product` of a domain field).
-const PRODUCTS: &[&str] = &[
-    "freshdesk",
-    "freshservice",
-    "freshsales",
-    "freshchat",
-    "freshcaller",
-    "freshteam",
-    "freshworks_crm",
-    "freshconnect",
-];
 
 pub(crate) fn check(ctx: &mut Ctx<'_>) {
     let app = ctx.app;

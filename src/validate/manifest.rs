@@ -12,7 +12,7 @@ use crate::app::{Generation, MANIFEST};
 const PLATFORMS: &[&str] = &["2.0", "2.1", "2.2", "2.3", "3.0", "3.1"];
 
 /// Products of the 2.x `product` form (FDK addon `product_locations`).
-const PRODUCTS: &[&str] = &[
+pub(super) const PRODUCTS: &[&str] = &[
     "freshdesk",
     "freshservice",
     "freshsales",
