@@ -45,6 +45,9 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// Stored iparam values (secure ones decrypted) and the names of the secure ones.
+type IparamsAndSecure = (Map<String, Value>, Vec<String>);
+
 struct Inner {
     path: PathBuf,
     jobs: mpsc::Sender<Job>,
@@ -141,17 +144,7 @@ impl Store {
     }
 
     pub async fn system_settings(&self) -> Result<Option<Value>, StoreError> {
-        self.call(|db| {
-            let text: Option<String> = db
-                .conn
-                .query_row("SELECT value FROM system_settings WHERE id = 1", [], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(|e| db.err(e))?;
-            text.map(|t| db.json(&t, "system settings")).transpose()
-        })
-        .await
+        self.call(|db| db.system_settings()).await
     }
 
     pub async fn set_system_settings(&self, v: Value) -> Result<(), StoreError> {
@@ -736,6 +729,12 @@ impl Db {
     }
 
     fn iparams(&mut self) -> Result<Option<Map<String, Value>>, StoreError> {
+        Ok(self.iparams_and_secure()?.map(|(values, _)| values))
+    }
+
+    /// The stored iparams (secure ones decrypted) and the names of the secure ones, read
+    /// together so that the two always agree.
+    fn iparams_and_secure(&mut self) -> Result<Option<IparamsAndSecure>, StoreError> {
         let saved: Option<i64> = self
             .conn
             .query_row("SELECT saved_at FROM iparams_saved WHERE id = 1", [], |r| {
@@ -757,9 +756,11 @@ impl Db {
                 .map_err(|e| StoreError::sqlite(&self.path, e))?
         };
         let mut out = Map::new();
+        let mut secure_names = Vec::new();
         for (name, secure, value, sealed) in rows {
             let what = format!("iparam {name}");
             let text = if secure {
+                secure_names.push(name.clone());
                 self.open_text(
                     &iparam_aad(&name),
                     sealed.as_deref().unwrap_or_default(),
@@ -770,7 +771,28 @@ impl Db {
             };
             out.insert(name, self.json(&text, &what)?);
         }
-        Ok(Some(out))
+        Ok(Some((out, secure_names)))
+    }
+
+    fn system_settings(&mut self) -> Result<Option<Value>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM system_settings WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        text.map(|t| self.json(&t, "system settings")).transpose()
+    }
+
+    /// Iparams, their secure names and the system settings in one job of the store thread.
+    pub(super) fn reads(&mut self) -> Result<reads::Reads, StoreError> {
+        let (iparams, secure) = self.iparams_and_secure()?.unwrap_or_default();
+        Ok(reads::Reads {
+            iparams,
+            secure,
+            system_settings: self.system_settings()?,
+        })
     }
 
     fn summary(&mut self) -> Result<Summary, StoreError> {
@@ -778,16 +800,7 @@ impl Db {
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.err(e))?;
-        let system_settings: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM system_settings WHERE id = 1", [], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let system_settings = system_settings
-            .map(|t| self.json(&t, "system settings"))
-            .transpose()?;
+        let system_settings = self.system_settings()?;
         // Secure iparams are masked without being decrypted.
         let secure_iparams: Vec<String> = {
             let mut st = self

@@ -79,18 +79,7 @@ impl Store {
         }
         let files = file_key(self.path());
         let checked = Instant::now();
-        let iparams = self.iparams().await?.unwrap_or_default();
-        let secure = if iparams.is_empty() {
-            Vec::new()
-        } else {
-            self.secure_iparam_names().await?
-        };
-        let system_settings = self.system_settings().await?;
-        let reads = Arc::new(Reads {
-            iparams,
-            secure,
-            system_settings,
-        });
+        let reads = Arc::new(self.call(|db| db.reads()).await?);
         if let (Some(files), Ok(mut c)) = (files, cache.0.lock()) {
             *c = Some(Entry {
                 generation,

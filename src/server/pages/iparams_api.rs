@@ -87,10 +87,11 @@ async fn fetch(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let app = shared.app();
+    let reads = store.reads().await?;
     // A field marked secure after its value was stored is secret too.
-    let mut secure = store.secure_iparam_names().await?;
+    let mut secure = reads.secure.clone();
     secure.extend(app.iparams.secure_names());
-    let values = store.iparams().await?.unwrap_or_default();
+    let values = reads.iparams.clone();
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(json!({
