@@ -208,14 +208,14 @@ fn iparams_html(ctx: &mut Ctx<'_>) {
         .and_then(|v| v.pointer("/settings/iparams/hideStandardButtons"))
         .is_some_and(truthy);
     if hides_buttons {
-        let js = std::fs::read_to_string(ctx.app.root.join("config/assets/iparams.js"))
-            .unwrap_or_default();
+        // Without the front-end files (--config-only) the call cannot be looked for there.
+        let js = ctx.iparams_js().map(str::to_owned);
         let calls = |s: &str| {
             Regex::new(r"\b[A-Za-z_$][\w$]*\s*\.\s*iparams\s*\.\s*apply\b")
                 .map(|re| re.is_match(s))
                 .unwrap_or(false)
         };
-        if !calls(&inline) && !calls(&js) {
+        if !calls(&inline) && js.is_some_and(|js| !calls(&js)) {
             ctx.push_file(
                 Severity::Error,
                 IPARAMS_HTML,

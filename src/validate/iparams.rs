@@ -363,14 +363,7 @@ fn regexes(ctx: &mut Ctx<'_>, key: &str, ty: &str, regex: &Value) {
 /// `events`: only `change`, and (unless `--config-only`) the handler must be a function
 /// declared in `config/assets/iparams.js`.
 fn events(ctx: &mut Ctx<'_>, key: &str, events: &[Value]) {
-    let js = if ctx.opts.config_only {
-        None
-    } else {
-        Some(
-            std::fs::read_to_string(ctx.app.root.join("config/assets/iparams.js"))
-                .unwrap_or_default(),
-        )
-    };
+    let js = ctx.iparams_js().map(str::to_owned);
     for (i, ev) in events.iter().enumerate() {
         let Some(ev) = ev.as_object() else { continue };
         let ptr = pointer(&[key, "events", &i.to_string()]);

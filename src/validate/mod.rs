@@ -119,6 +119,7 @@ pub(crate) struct Ctx<'a> {
     indexes: Vec<(&'a str, FileIndex<'a>)>,
     /// Files that exist but are not valid JSON: rules about their content stay quiet.
     pub broken: HashSet<&'a str>,
+    iparams_js: std::cell::OnceCell<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -139,7 +140,21 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .map(|(rel, _)| rel.as_str())
                 .collect(),
+            iparams_js: std::cell::OnceCell::new(),
         }
+    }
+
+    /// `config/assets/iparams.js`, read once per validation (a missing file reads as empty);
+    /// `None` with `--config-only`, which leaves the front-end files alone.
+    pub fn iparams_js(&self) -> Option<&str> {
+        if self.opts.config_only {
+            return None;
+        }
+        let js = self.iparams_js.get_or_init(|| {
+            std::fs::read_to_string(self.app.root.join("config/assets/iparams.js"))
+                .unwrap_or_default()
+        });
+        Some(js)
     }
 
     fn index(&self, file: &str) -> Option<&FileIndex<'a>> {
