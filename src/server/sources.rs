@@ -35,19 +35,6 @@ impl<'a> ServerSources<'a> {
         self
     }
 
-    /// Whether an account-level integration has a usable grant: tokens stored and not marked
-    /// "needs re-authorization".
-    pub async fn is_authorized(&self, _app: &Arc<App>, integration: &str) -> bool {
-        let has_tokens = matches!(self.store.tokens(integration).await, Ok(Some(_)));
-        let needs_reauth = self
-            .store
-            .oauth_status(integration)
-            .await
-            .map(|s| s.needs_reauth.is_some())
-            .unwrap_or(true);
-        has_tokens && !needs_reauth
-    }
-
     /// The stored iparams and system settings ([`Store::reads`], cached by the store).
     async fn snapshot(&self) -> Result<Arc<Reads>, String> {
         if let Some(r) = self.memo.get() {
@@ -79,7 +66,7 @@ impl<'a> ServerSources<'a> {
             let ok = if agent {
                 false
             } else {
-                self.is_authorized(app, &i.name).await
+                self.store.is_authorized(&i.name).await.unwrap_or(false)
             };
             if !agent && !ok {
                 all_authorized = false;

@@ -362,6 +362,24 @@ impl Store {
         self.call(move |db| db.oauth_status(&integration)).await
     }
 
+    /// Whether an integration has a usable grant: tokens stored and not marked "needs
+    /// re-authorization". Read without decrypting the tokens.
+    pub async fn is_authorized(&self, integration: &str) -> Result<bool, StoreError> {
+        let integration = integration.to_string();
+        self.call(move |db| {
+            db.conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM tokens WHERE integration = ?1)
+                        AND NOT EXISTS (SELECT 1 FROM oauth_status
+                                        WHERE integration = ?1 AND needs_reauth IS NOT NULL)",
+                    params![integration],
+                    |r| r.get(0),
+                )
+                .map_err(|e| db.err(e))
+        })
+        .await
+    }
+
     pub async fn set_oauth_status(
         &self,
         integration: &str,

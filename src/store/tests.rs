@@ -104,11 +104,15 @@ async fn round_trips() {
         expires_at: Some(2_000_000_000),
         obtained_at: 1_900_000_000,
     };
+    assert!(!s.is_authorized("demo").await.expect("read"));
     s.set_tokens("demo", &t).await.expect("write");
-    assert_eq!(s.tokens("demo").await.expect("read"), Some(t));
+    assert_eq!(s.tokens("demo").await.expect("read"), Some(t.clone()));
+    assert!(s.is_authorized("demo").await.expect("read"));
     s.delete_tokens("demo").await.expect("delete");
     assert_eq!(s.tokens("demo").await.expect("read"), None);
+    assert!(!s.is_authorized("demo").await.expect("read"));
 
+    s.set_tokens("demo", &t).await.expect("write");
     let st = OAuthStatus {
         needs_reauth: Some("invalid_grant".into()),
         auth_method: Some(ClientAuthMethod::Basic),
@@ -116,6 +120,14 @@ async fn round_trips() {
     };
     s.set_oauth_status("demo", &st).await.expect("write");
     assert_eq!(s.oauth_status("demo").await.expect("read"), st);
+    assert!(
+        !s.is_authorized("demo").await.expect("read"),
+        "tokens marked 'needs re-authorization' are no grant"
+    );
+    s.set_oauth_status("demo", &OAuthStatus::default())
+        .await
+        .expect("write");
+    assert!(s.is_authorized("demo").await.expect("read"));
 }
 
 #[tokio::test]

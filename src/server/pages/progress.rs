@@ -157,9 +157,8 @@ pub async fn setup_progress(app: &App, store: &Store) -> Result<SetupProgress, S
                 note: None,
             });
         }
-        let tokens = store.tokens(name).await?;
+        let done = store.is_authorized(name).await?;
         let status = store.oauth_status(name).await?;
-        let done = tokens.is_some() && status.needs_reauth.is_none();
         steps.push(SetupStep {
             id: format!("authorize:{name}"),
             kind: StepKind::Authorize,

@@ -46,7 +46,7 @@ async fn authorize(
     let id = format!("authorize:{name}");
     let base = page_base(&shared, &store, &format!("Authorize {label}"), Some(&id)).await?;
     let status = store.oauth_status(&name).await?;
-    let authorized = store.tokens(&name).await?.is_some() && status.needs_reauth.is_none();
+    let authorized = store.is_authorized(&name).await?;
     let notice = authorized.then(|| {
         json!({"kind": "ok", "text": format!("{label} is authorized. Authorize again to replace the stored token.")})
     });
