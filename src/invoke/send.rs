@@ -221,7 +221,7 @@ fn redirect_target<B>(method: &Method, current: &Uri, resp: &hyper::Response<B>)
 }
 
 /// Tells apart DNS, refused, TLS and timeout failures by walking the error's causes.
-fn classify(e: &(dyn std::error::Error + 'static)) -> NetError {
+pub(crate) fn classify(e: &(dyn std::error::Error + 'static)) -> NetError {
     let mut innermost = e.to_string();
     let mut texts = vec![innermost.clone()];
     let mut source = e.source();

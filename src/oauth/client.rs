@@ -287,13 +287,16 @@ fn transport_error(url: &str, endpoint: &Endpoint, e: &reqwest::Error) -> Endpoi
             secs: endpoint.timeout.as_secs().max(1),
         }
     } else {
-        // reqwest's chain names the cause (connection refused, dns error) without the body.
-        let mut detail = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            detail = format!("{detail}: {s}");
-            src = s.source();
-        }
+        // Named as invokeTemplate names them: DNS, refused, TLS, or the whole chain.
+        use crate::invoke::send::{NetError, classify};
+        let detail = match classify(e) {
+            NetError::Dns(d) => format!("its host name did not resolve: {d}"),
+            NetError::Refused => "connection refused: nothing listens at that address".into(),
+            NetError::Tls(d) => format!("TLS failure: {d}"),
+            NetError::Timeout => "the connection timed out".into(),
+            NetError::TooLarge => "the answer is too large".into(),
+            NetError::Other(d) => d,
+        };
         EndpointError::Network {
             url: url.to_string(),
             detail,
