@@ -86,7 +86,8 @@ pub async fn serve(
     on_ready: impl FnOnce(),
 ) -> Result<(), ServeError> {
     let data = web::Data::from(shared.clone());
-    // One client for every outgoing request: it pools connections to providers and APIs.
+    // The OAuth client (token endpoints): it pools connections to the providers. Templates go
+    // out through the per-worker clients of the invoker below.
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

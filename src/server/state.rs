@@ -80,8 +80,6 @@ pub struct Shared {
     pub config: Config,
     app: ArcSwap<App>,
     report: ArcSwap<Report>,
-    /// Set when the latest reading of the files had errors and was not swapped in.
-    stale: std::sync::atomic::AtomicBool,
     pub changes: broadcast::Sender<Change>,
 }
 
@@ -92,7 +90,6 @@ impl Shared {
             config,
             app: ArcSwap::from_pointee(app),
             report: ArcSwap::from_pointee(report),
-            stale: Default::default(),
             changes,
         }
     }
@@ -107,9 +104,10 @@ impl Shared {
         self.report.load_full()
     }
 
-    /// Whether the files on disk have errors and an older snapshot is being served.
+    /// Whether the files on disk have errors and an older snapshot is being served: `run`
+    /// starts only from files without errors, and a reading with errors is never swapped in.
     pub fn is_stale(&self) -> bool {
-        self.stale.load(std::sync::atomic::Ordering::Acquire)
+        self.report.load().has_errors()
     }
 
     /// Records a new reading of the files: swapped in when it has no errors, else only its
@@ -120,8 +118,6 @@ impl Shared {
             self.app.store(Arc::new(app));
         }
         self.report.store(Arc::new(report));
-        self.stale
-            .store(!good, std::sync::atomic::Ordering::Release);
         good
     }
 }
