@@ -483,6 +483,13 @@ fn malformed_calls_get_a_clear_4xx() {
         assert_eq!(v["status"], 400);
         assert!(v["message"].as_str().is_some_and(|m| m.len() > 20), "{v}");
     }
+    // A body over the limit is refused in FDK's shape, without reading all of it.
+    let (status, v) = post("proxy", &" ".repeat(8 * 1024 * 1024 + 1));
+    assert_eq!(status, 413, "{v}");
+    assert_eq!(
+        v["message"],
+        "the body of POST /dprouter is larger than 8 MB"
+    );
     // The route header is case-insensitive; other routes are not allowed.
     let (status, v) = post(
         "PROXY",

@@ -7,10 +7,10 @@
 //! the fallback matches every route.
 
 use actix_web::{HttpResponse, guard, web};
-use futures_util::StreamExt;
 use serde_json::json;
 
 use super::Shared;
+use super::body::{BodyError, read_limited};
 use super::sources::ServerSources;
 use crate::invoke::{InvokeRequest, Invoker};
 use crate::store::Store;
@@ -55,18 +55,18 @@ fn bad_request(status: u16, message: String) -> HttpResponse {
 }
 
 async fn proxy(
-    mut payload: web::Payload,
+    payload: web::Payload,
     shared: web::Data<Shared>,
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<crate::oauth::TokenManager>,
 ) -> HttpResponse {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            return bad_request(400, "the request body could not be read".into());
-        };
-        if body.len() + chunk.len() > BODY_LIMIT {
+    let body = match read_limited(payload, BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(BodyError::Unreadable(e)) => {
+            return bad_request(400, format!("the request body could not be read: {e}"));
+        }
+        Err(BodyError::TooLarge) => {
             return bad_request(
                 413,
                 format!(
@@ -75,8 +75,7 @@ async fn proxy(
                 ),
             );
         }
-        body.extend_from_slice(&chunk);
-    }
+    };
     let call = match InvokeRequest::from_body(&body) {
         Ok(c) => c,
         Err(e) => return bad_request(400, e.to_string()),

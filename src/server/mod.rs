@@ -3,6 +3,7 @@
 //! Each feature keeps its routes in its own module and registers them in [`routes`]; errors
 //! of lower layers are turned into HTTP answers at this edge only.
 
+pub mod body;
 pub mod cors;
 pub mod dprouter;
 pub mod guard;

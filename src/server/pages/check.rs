@@ -31,7 +31,6 @@ fn builtin(kind: IparamType) -> Option<(&'static str, &'static str)> {
     match kind {
         IparamType::Email => Some((r"^[^\s@]+@[^\s@]+\.[^\s@]+$", EMAIL)),
         IparamType::PhoneNumber => Some((r"^(\d{10}|\d{3}-\d{3}-\d{4})$", PHONE)),
-        IparamType::Number => Some((r"^-?\d+(\.\d+)?$", NUMBER)),
         IparamType::Domain => Some((
             r"^(?=.{1,253}$)(?i:([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$",
             DOMAIN,

@@ -174,17 +174,13 @@ async fn render_form(
         })
         .collect();
     let form_error = (!errors.is_empty()).then(|| {
+        // Every error names a field of the form: the input comes from check::from_form.
         let n = errors.len();
-        let unknown: Vec<&String> = errors.keys().filter(|k| !fields.contains_key(*k)).collect();
-        let mut s = format!(
+        format!(
             "{n} field{} need{} attention; see the messages below.",
             if n == 1 { "" } else { "s" },
             if n == 1 { "s" } else { "" }
-        );
-        if !unknown.is_empty() {
-            s.push_str(&format!(" Unknown: {:?}.", unknown));
-        }
-        s
+        )
     });
     let intro = if editing {
         "The app is installed with the values below. Change them and save; secure values stay stored unless you type new ones."

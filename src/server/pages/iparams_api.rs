@@ -8,12 +8,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, get, web};
-use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
 use super::{BODY_LIMIT, assets, check};
 use crate::app::IparamsPage;
 use crate::server::Shared;
+use crate::server::body::{BodyError, read_limited};
 use crate::store::{MASK, Store, StoreError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -100,26 +100,19 @@ async fn fetch(
         })))
 }
 
-/// Reads the body up to [`BODY_LIMIT`], refusing more without reading it all.
-async fn read_limited(mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
-        if body.len() + chunk.len() > BODY_LIMIT {
-            return Err(ApiError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 async fn store_iparams(
     shared: web::Data<Shared>,
     store: web::Data<Store>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_limited(payload).await?;
+    let body = read_limited(payload, BODY_LIMIT)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => ApiError::TooLarge,
+            BodyError::Unreadable(e) => {
+                ApiError::BadRequest(format!("could not read the body: {e}"))
+            }
+        })?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!(
             "the body is not valid JSON ({e}); send the object returned by postConfigs()"
