@@ -23,6 +23,8 @@ pub struct Field {
     pub template: Template,
     /// The iparams it uses (`iparam.<key>`), to keep secure ones out of URLs.
     pub iparams: Vec<String>,
+    /// Whether it uses `oauth_iparams.…`, which are read (and decrypted) only then.
+    pub oauth_iparams: bool,
 }
 
 /// Which OAuth integration a template uses and who holds its tokens.
@@ -80,6 +82,15 @@ pub struct CompiledApp {
 }
 
 impl Compiled {
+    /// Whether any field uses `oauth_iparams.…`.
+    pub fn uses_oauth_iparams(&self) -> bool {
+        [&self.host, &self.path]
+            .into_iter()
+            .chain(self.headers.iter().map(|(_, f)| f))
+            .chain(self.query.iter().map(|(_, f)| f))
+            .any(|f| f.oauth_iparams)
+    }
+
     /// The first field of the URL (host, path, query) that uses one of the `secure` iparams,
     /// with that iparam.
     pub fn secure_in_url<'a>(&'a self, secure: &[String]) -> Option<(&'a str, &'a str)> {
@@ -115,8 +126,9 @@ impl CompiledApp {
 fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileError>> {
     match template::parse(src) {
         Ok(t) => {
-            let mut iparams: Vec<String> = t
-                .references()
+            let refs = t.references();
+            let oauth_iparams = refs.iter().any(|r| r.root() == "oauth_iparams");
+            let mut iparams: Vec<String> = refs
                 .into_iter()
                 .filter(|r| r.root() == "iparam")
                 .filter_map(|r| r.path.get(1).cloned())
@@ -126,6 +138,7 @@ fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileEr
                 name,
                 template: t,
                 iparams,
+                oauth_iparams,
             })
         }
         Err(error) => Err(Box::new(CompileError::Parse {
@@ -238,5 +251,26 @@ impl Cache {
         self.entry
             .store(Some(Arc::new((Arc::downgrade(app), compiled.clone()))));
         compiled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+
+    #[test]
+    fn a_field_knows_whether_it_needs_oauth_iparams() {
+        let f = |src: &str| field("t", "headers.X-Tenant".into(), src).expect("parses");
+        assert!(f("<%= oauth_iparams.tenant %>").oauth_iparams);
+        assert!(f("t-<%= oauth_iparams.tenant || 'none' %>").oauth_iparams);
+        assert!(!f("<%= iparam.tenant %>").oauth_iparams);
+        assert_eq!(
+            f("<%= iparam.tenant %>").iparams,
+            vec!["tenant".to_string()]
+        );
+        assert!(
+            !f("oauth_iparams.tenant").oauth_iparams,
+            "plain text is no reference"
+        );
     }
 }

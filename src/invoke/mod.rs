@@ -273,7 +273,9 @@ impl Invoker {
                     .token(app, &t, o, call.tokens.as_ref(), sources)
                     .await?;
                 masker.add(&token);
-                if let Some(oi) = sources.oauth_iparams(&o.integration).await {
+                if t.uses_oauth_iparams()
+                    && let Some(oi) = sources.oauth_iparams(&o.integration).await
+                {
                     scope.insert("oauth_iparams".into(), Value::Object(oi));
                 }
                 scope.insert("access_token".into(), Value::String(token.clone()));
