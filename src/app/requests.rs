@@ -37,7 +37,17 @@ pub struct RequestTemplate {
 impl RequestTemplate {
     /// The template uses OAuth when it names an integration or sets `isOAuth`.
     pub fn uses_oauth(&self) -> bool {
-        self.options.is_oauth || self.options.oauth.is_some()
+        self.integration().is_some()
+    }
+
+    /// The OAuth integration it uses: the one `options.oauth` names, or the single form's
+    /// with `isOAuth`.
+    pub fn integration(&self) -> Option<&str> {
+        match (&self.options.oauth, self.options.is_oauth) {
+            (Some(i), _) => Some(i),
+            (None, true) => Some(super::oauth_config::SINGLE_INTEGRATION),
+            (None, false) => None,
+        }
     }
 }
 

@@ -11,7 +11,6 @@ use arc_swap::ArcSwapOption;
 use hyper::Method;
 use hyper::header::HeaderName;
 
-use crate::app::oauth_config::SINGLE_INTEGRATION;
 use crate::app::{App, RequestTemplate, TokenType};
 use crate::template::{self, ParseError, Template};
 
@@ -179,12 +178,7 @@ fn compile(app: &App, t: &RequestTemplate) -> Result<Compiled, Box<CompileError>
     for (k, v) in &t.query {
         query.push((k.clone(), field(name, format!("query.{k}"), v)?));
     }
-    let integration = match (&t.options.oauth, t.options.is_oauth) {
-        (Some(i), _) => Some(i.clone()),
-        (None, true) => Some(SINGLE_INTEGRATION.to_string()),
-        (None, false) => None,
-    };
-    let oauth = match integration {
+    let oauth = match t.integration().map(str::to_string) {
         None => None,
         Some(integration) => {
             let found = app

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::Shared;
 use super::live::RELOAD_HOOK;
 use super::sources::ServerSources;
-use crate::app::{App, TokenType};
+use crate::app::App;
 use crate::store::Store;
 
 /// The client script, embedded in the binary.
@@ -47,17 +47,12 @@ pub fn client_config_value(app: &App) -> Value {
         .oauth
         .iter()
         .flat_map(|o| o.integrations.values())
-        .filter(|i| i.token_type == Some(TokenType::Agent))
+        .filter(|i| i.is_agent())
         .map(|i| i.name.as_str())
         .collect();
     let mut agent_templates = Map::new();
     for t in app.templates.values() {
-        let integration = match (&t.options.oauth, t.options.is_oauth) {
-            (Some(i), _) => Some(i.as_str()),
-            (None, true) => Some(crate::app::oauth_config::SINGLE_INTEGRATION),
-            _ => None,
-        };
-        if let Some(i) = integration.filter(|i| agent.contains(i)) {
+        if let Some(i) = t.integration().filter(|i| agent.contains(i)) {
             agent_templates.insert(t.name.clone(), Value::String(i.to_string()));
         }
     }
@@ -68,7 +63,7 @@ pub fn client_config_value(app: &App) -> Value {
         .map(|i| {
             json!({
                 "name": i.name,
-                "type": if i.token_type == Some(TokenType::Agent) { "agent" } else { "account" },
+                "type": if i.is_agent() { "agent" } else { "account" },
             })
         })
         .collect();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::app::{App, Generation, TokenType};
+use crate::app::{App, Generation};
 use crate::invoke::{Iparams, Sources, TokenProblem};
 use crate::oauth::{TokenError, TokenManager};
 use crate::store::{Reads, Store};
@@ -62,7 +62,7 @@ impl<'a> ServerSources<'a> {
         let mut list = Vec::new();
         let mut all_authorized = true;
         for i in app.oauth.iter().flat_map(|o| o.integrations.values()) {
-            let agent = i.token_type == Some(TokenType::Agent);
+            let agent = i.is_agent();
             let ok = if agent {
                 false
             } else {
