@@ -84,10 +84,7 @@ fn config_from(args: &RunArgs, root: &Path) -> Result<Config, String> {
         app_dir: root.to_path_buf(),
         host: args.host.clone(),
         port: args.port,
-        store_path: args
-            .store
-            .clone()
-            .unwrap_or_else(|| root.join(".fdk").join("localstore.sqlite")),
+        store_path: store_path(root, args.store.as_ref()),
         demo_provider: args.demo_provider,
         upstreams,
         request_timeout: Duration::from_millis(request_timeout),

@@ -49,14 +49,7 @@ pub fn field_view(
     error: Option<&str>,
 ) -> Value {
     let kind = field.kind.unwrap_or(IparamType::Text);
-    let id = format!(
-        "f-{}",
-        field
-            .name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect::<String>()
-    );
+    let id = super::field_id(&field.name);
     let selected: Vec<String> = match value {
         Some(Value::Array(a)) => a.iter().map(display).collect(),
         Some(v) => vec![display(v)],

@@ -76,6 +76,15 @@ pub struct IntegrationQuery {
 }
 
 /// 303 See Other: after a POST, the browser GETs the next page.
+/// The HTML id of a form field: `f-` and the name with anything but ASCII letters and digits
+/// turned into `-`.
+pub fn field_id(name: &str) -> String {
+    format!(
+        "f-{}",
+        name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    )
+}
+
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header(("Location", location))

@@ -55,7 +55,7 @@ impl Input<'_> {
     fn view(&self) -> Value {
         json!({
             "name": self.name,
-            "id": format!("f-{}", self.name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")),
+            "id": super::field_id(self.name),
             "label": self.label,
             "help": self.help,
             "kind": "text",

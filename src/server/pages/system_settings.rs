@@ -33,7 +33,7 @@ fn view(
     with(
         json!({
             "name": name,
-            "id": format!("f-{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")),
+            "id": super::field_id(name),
             "label": label,
             "help": help,
             "kind": kind,
