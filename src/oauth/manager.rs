@@ -399,16 +399,13 @@ impl TokenManager {
                     expires_at: resp.expires_in.map(|s| now + s),
                     obtained_at: now,
                 };
-                self.store
-                    .set_tokens(integration, &tokens)
-                    .await
-                    .map_err(|e| RefreshError::Store(e.to_string()))?;
                 status.auth_method = Some(to_store_method(method));
                 status.last_refresh_at = Some(now);
                 status.needs_reauth = None;
-                if let Err(e) = self.store.set_oauth_status(integration, &status).await {
-                    tracing::warn!(integration, "could not record the refresh time: {e}");
-                }
+                self.store
+                    .save_grant(integration, Some(&tokens), &status)
+                    .await
+                    .map_err(|e| RefreshError::Store(e.to_string()))?;
                 tracing::info!(integration, "access token refreshed");
                 Ok(tokens)
             }
@@ -418,12 +415,9 @@ impl TokenManager {
                     integration,
                     "{reason}; the integration needs re-authorization"
                 );
-                if let Err(se) = self.store.delete_tokens(integration).await {
-                    tracing::warn!(integration, "could not drop the dead tokens: {se}");
-                }
                 status.needs_reauth = Some(reason);
-                if let Err(se) = self.store.set_oauth_status(integration, &status).await {
-                    tracing::warn!(integration, "could not record the failure: {se}");
+                if let Err(se) = self.store.save_grant(integration, None, &status).await {
+                    tracing::warn!(integration, "could not drop the dead tokens: {se}");
                 }
                 Err(RefreshError::Endpoint(e))
             }
@@ -478,7 +472,6 @@ impl TokenManager {
             client::request_tokens(&self.http, &resolved.endpoint, &grant, preferred)
                 .await
                 .map_err(RefreshError::Endpoint)?;
-        status.auth_method = Some(to_store_method(method));
         if !resolved.agent {
             let now = unix_now();
             let tokens = Tokens {
@@ -491,15 +484,20 @@ impl TokenManager {
             };
             let flight = self.flight(integration);
             let _guard = flight.lock.lock().await;
+            // Read again under the lock: a refresh may have recorded its time meanwhile.
+            let mut status = self.store.oauth_status(integration).await.unwrap_or(status);
+            status.auth_method = Some(to_store_method(method));
+            status.needs_reauth = None;
             self.store
-                .set_tokens(integration, &tokens)
+                .save_grant(integration, Some(&tokens), &status)
                 .await
                 .map_err(|e| RefreshError::Store(e.to_string()))?;
-            status.needs_reauth = None;
             tracing::info!(integration, "authorized; tokens stored");
-        }
-        if let Err(e) = self.store.set_oauth_status(integration, &status).await {
-            tracing::warn!(integration, "could not record the OAuth status: {e}");
+        } else {
+            status.auth_method = Some(to_store_method(method));
+            if let Err(e) = self.store.set_oauth_status(integration, &status).await {
+                tracing::warn!(integration, "could not record the OAuth status: {e}");
+            }
         }
         Ok(resp)
     }

@@ -45,6 +45,54 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// A sealed token row: the sealed JSON and the two plain columns.
+struct TokensRow {
+    sealed: Vec<u8>,
+    expires_at: Option<i64>,
+    obtained_at: i64,
+}
+
+fn put_tokens(
+    tx: &rusqlite::Transaction<'_>,
+    integration: &str,
+    row: &TokensRow,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO tokens (integration, sealed, expires_at, obtained_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (integration) DO UPDATE SET sealed = excluded.sealed,
+             expires_at = excluded.expires_at, obtained_at = excluded.obtained_at",
+        params![integration, row.sealed, row.expires_at, row.obtained_at],
+    )?;
+    Ok(())
+}
+
+fn drop_tokens(tx: &rusqlite::Transaction<'_>, integration: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM tokens WHERE integration = ?1",
+        params![integration],
+    )?;
+    Ok(())
+}
+
+fn put_status(
+    tx: &rusqlite::Transaction<'_>,
+    integration: &str,
+    s: &OAuthStatus,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO oauth_status (integration, needs_reauth, auth_method, last_refresh_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (integration) DO UPDATE SET needs_reauth = excluded.needs_reauth,
+             auth_method = excluded.auth_method, last_refresh_at = excluded.last_refresh_at",
+        params![
+            integration,
+            s.needs_reauth,
+            s.auth_method.map(ClientAuthMethod::as_str),
+            s.last_refresh_at
+        ],
+    )?;
+    Ok(())
+}
+
 /// Stored iparam values (secure ones decrypted) and the names of the secure ones.
 type IparamsAndSecure = (Map<String, Value>, Vec<String>);
 
@@ -327,30 +375,38 @@ impl Store {
         let integration = integration.to_string();
         let t = t.clone();
         self.call(move |db| {
-            let text = serde_json::to_string(&t).unwrap_or_default();
-            let sealed = db.cipher.seal(&tokens_aad(&integration), text.as_bytes());
-            db.write(|tx| {
-                tx.execute(
-                    "INSERT INTO tokens (integration, sealed, expires_at, obtained_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (integration) DO UPDATE SET sealed = excluded.sealed,
-                         expires_at = excluded.expires_at, obtained_at = excluded.obtained_at",
-                    params![integration, sealed, t.expires_at, t.obtained_at],
-                )?;
-                Ok(())
-            })
+            let row = db.tokens_row(&integration, &t);
+            db.write(|tx| put_tokens(tx, &integration, &row))
         })
         .await
     }
 
     pub async fn delete_tokens(&self, integration: &str) -> Result<(), StoreError> {
         let integration = integration.to_string();
+        self.call(move |db| db.write(|tx| drop_tokens(tx, &integration)))
+            .await
+    }
+
+    /// The outcome of a handshake or a refresh in one transaction: the tokens (or, with
+    /// `None`, their removal) and the status, so that "authorized" and "needs
+    /// re-authorization" can never disagree with the tokens stored.
+    pub async fn save_grant(
+        &self,
+        integration: &str,
+        tokens: Option<&Tokens>,
+        status: &OAuthStatus,
+    ) -> Result<(), StoreError> {
+        let integration = integration.to_string();
+        let tokens = tokens.cloned();
+        let status = status.clone();
         self.call(move |db| {
+            let row = tokens.map(|t| db.tokens_row(&integration, &t));
             db.write(|tx| {
-                tx.execute(
-                    "DELETE FROM tokens WHERE integration = ?1",
-                    params![integration],
-                )?;
-                Ok(())
+                match &row {
+                    Some(row) => put_tokens(tx, &integration, row)?,
+                    None => drop_tokens(tx, &integration)?,
+                }
+                put_status(tx, &integration, &status)
             })
         })
         .await
@@ -387,23 +443,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let integration = integration.to_string();
         let s = s.clone();
-        self.call(move |db| {
-            db.write(|tx| {
-                tx.execute(
-                    "INSERT INTO oauth_status (integration, needs_reauth, auth_method, last_refresh_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (integration) DO UPDATE SET needs_reauth = excluded.needs_reauth,
-                         auth_method = excluded.auth_method, last_refresh_at = excluded.last_refresh_at",
-                    params![
-                        integration,
-                        s.needs_reauth,
-                        s.auth_method.map(ClientAuthMethod::as_str),
-                        s.last_refresh_at
-                    ],
-                )?;
-                Ok(())
-            })
-        })
-        .await
+        self.call(move |db| db.write(|tx| put_status(tx, &integration, &s)))
+            .await
     }
 
     /// Deletes for real: rows are removed with `secure_delete` on and the WAL is truncated,
@@ -743,6 +784,15 @@ impl Db {
                     })
                 }
             }
+        }
+    }
+
+    fn tokens_row(&self, integration: &str, t: &Tokens) -> TokensRow {
+        let text = serde_json::to_string(t).unwrap_or_default();
+        TokensRow {
+            sealed: self.cipher.seal(&tokens_aad(integration), text.as_bytes()),
+            expires_at: t.expires_at,
+            obtained_at: t.obtained_at,
         }
     }
 

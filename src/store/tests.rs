@@ -128,6 +128,19 @@ async fn round_trips() {
         .await
         .expect("write");
     assert!(s.is_authorized("demo").await.expect("read"));
+
+    // A grant's tokens and status go together.
+    s.save_grant("demo", None, &st).await.expect("write");
+    assert_eq!(s.tokens("demo").await.expect("read"), None);
+    assert_eq!(s.oauth_status("demo").await.expect("read"), st);
+    let fresh = OAuthStatus {
+        last_refresh_at: Some(6),
+        ..OAuthStatus::default()
+    };
+    s.save_grant("demo", Some(&t), &fresh).await.expect("write");
+    assert_eq!(s.tokens("demo").await.expect("read"), Some(t));
+    assert_eq!(s.oauth_status("demo").await.expect("read"), fresh);
+    assert!(s.is_authorized("demo").await.expect("read"));
 }
 
 #[tokio::test]
