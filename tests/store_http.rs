@@ -548,3 +548,31 @@ async fn system_settings_show_a_refused_url_again() {
         "{html}"
     );
 }
+
+/// `config/assets/` is served for the installation page, and nothing outside it: no parent
+/// folders, no hidden files, no symlink that leads out.
+#[tokio::test]
+async fn config_assets_are_served_and_confined() {
+    let (_tmp, app) = copy_app("iparams-html");
+    std::fs::write(app.join("config/assets/.env"), "SECRET=1").expect("write");
+    std::fs::write(app.join("outside.txt"), "outside").expect("write");
+    std::os::unix::fs::symlink(app.join("outside.txt"), app.join("config/assets/link.txt"))
+        .expect("symlink");
+    let server = Server::start(&app, &[]);
+    let c = client();
+    let get = |path: &str| {
+        let c = c.clone();
+        let url = server.url(path);
+        async move { c.get(url).send().await.expect("get").status().as_u16() }
+    };
+    assert_eq!(get("/custom_configs/assets/iparams.js").await, 200);
+    for refused in [
+        "/custom_configs/assets/.env",
+        "/custom_configs/assets/link.txt",
+        "/custom_configs/assets/%2e%2e/iparams.html",
+        "/custom_configs/assets/..%2f..%2foutside.txt",
+        "/custom_configs/assets/",
+    ] {
+        assert_eq!(get(refused).await, 404, "{refused}");
+    }
+}

@@ -227,22 +227,24 @@ async fn config_asset(shared: web::Data<Shared>, path: web::Path<String>) -> Htt
             .content_type("text/plain; charset=utf-8")
             .body("not found in config/assets")
     };
-    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
-    if parts.is_empty()
-        || parts
-            .iter()
-            .any(|p| *p == ".." || *p == "." || p.contains('\\') || p.starts_with('.'))
-    {
+    // Hidden files (`.env`, say) are not assets.
+    if rel.split('/').any(|p| p.starts_with('.')) {
         return not_found();
     }
     let app = shared.app();
     let base = app.root.join("config").join("assets");
-    let file = parts.iter().fold(base.clone(), |p, part| p.join(part));
-    // Symlinks out of the folder are refused too.
-    let (Ok(real_base), Ok(real)) = (base.canonicalize(), file.canonicalize()) else {
+    let Some(file) = crate::server::iframe::safe_join(&base, &rel) else {
         return not_found();
     };
-    if !real.starts_with(&real_base) || !real.is_file() {
+    // Symlinks out of the folder are refused too.
+    let (Ok(real_base), Ok(real)) = (
+        tokio::fs::canonicalize(&base).await,
+        tokio::fs::canonicalize(&file).await,
+    ) else {
+        return not_found();
+    };
+    let is_file = tokio::fs::metadata(&real).await.is_ok_and(|m| m.is_file());
+    if !real.starts_with(&real_base) || !is_file {
         return not_found();
     }
     match tokio::fs::read(&real).await {
