@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::check::{self, FieldErrors};
 use super::render::{page, page_with_status, with};
-use super::{BODY_LIMIT, PageError, form_pairs, page_base, see_other};
+use super::{BODY_LIMIT, PageError, form_pairs, page_context, see_other};
 use crate::app::{IparamField, IparamType, IparamsPage};
 use crate::server::Shared;
 use crate::store::Store;
@@ -145,7 +145,8 @@ async fn render_form(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let editing = stored.is_some();
-    let base = page_base(shared, store, "Installation page", Some("install")).await?;
+    let app = shared.app();
+    let ctx = page_context(&app, store, "Installation page", Some("install")).await?;
     let views: Vec<Value> = fields
         .values()
         .filter(|f| f.visible && f.kind.is_some())
@@ -181,7 +182,7 @@ async fn render_form(
         "Enter the installation parameters of the app, as an admin does when installing it from the marketplace."
     };
     let ctx = with(
-        base.ctx,
+        ctx,
         json!({
             "intro": intro,
             "notice": notice,
@@ -191,7 +192,7 @@ async fn render_form(
             "submit_label": if editing { "Save" } else { "Install" },
             "empty_message": fields.is_empty().then_some("config/iparams.json defines no fields."),
             "field_events": fields.values().any(|f| f.visible && change_handlers(f).is_some()),
-            "iparams_js": shared.app().root.join("config/assets/iparams.js").is_file(),
+            "iparams_js": app.root.join("config/assets/iparams.js").is_file(),
         }),
     );
     page_with_status("form_page", &ctx, status)
@@ -226,9 +227,9 @@ async fn show(
         }
         IparamsPage::Html => {
             let editing = store.iparams().await?.is_some();
-            let base = page_base(&shared, &store, "Installation page", Some("install")).await?;
+            let ctx = page_context(&app, &store, "Installation page", Some("install")).await?;
             let ctx = with(
-                base.ctx,
+                ctx,
                 json!({
                     "intro": "The app's own installation page (config/iparams.html). Install runs its validate() and stores what its postConfigs() returns.",
                     "notice": notice,
@@ -238,9 +239,9 @@ async fn show(
             page("iparams_html", &ctx)
         }
         IparamsPage::None => {
-            let base = page_base(&shared, &store, "Installation page", Some("install")).await?;
+            let ctx = page_context(&app, &store, "Installation page", Some("install")).await?;
             let ctx = with(
-                base.ctx,
+                ctx,
                 json!({"message": "This app does not have an installation page (no config/iparams.json or config/iparams.html). Nothing to install."}),
             );
             page("done", &ctx)

@@ -105,22 +105,20 @@ pub fn form_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a s
 /// Largest form or JSON body the setup pages accept (FDK's JSON parser limit).
 pub const BODY_LIMIT: usize = 100 * 1024;
 
-/// What every page handler starts from: the app snapshot, the setup progress and the
-/// shared template context (with `current` marked in the step navigation).
-pub struct PageBase {
-    pub app: std::sync::Arc<crate::app::App>,
-    pub progress: SetupProgress,
-    pub ctx: serde_json::Value,
-}
-
-pub async fn page_base(
-    shared: &crate::server::Shared,
+/// The template context every page starts from, for the handler's own snapshot `app`: the
+/// app name, the store path and the step navigation with `current` marked.
+pub async fn page_context(
+    app: &crate::app::App,
     store: &crate::store::Store,
     title: &str,
     current: Option<&str>,
-) -> Result<PageBase, PageError> {
-    let app = shared.app();
-    let progress = setup_progress(&app, store).await?;
-    let ctx = render::base_context(&app.name, store.path(), title, &progress, current);
-    Ok(PageBase { app, progress, ctx })
+) -> Result<serde_json::Value, PageError> {
+    let progress = setup_progress(app, store).await?;
+    Ok(render::base_context(
+        &app.name,
+        store.path(),
+        title,
+        &progress,
+        current,
+    ))
 }

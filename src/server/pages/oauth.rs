@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::progress::{find_account_integration, is_literal};
 use super::render::{page_with_status, with};
 use super::{
-    BODY_LIMIT, IntegrationQuery, PageError, form_pairs, form_value, page_base, see_other,
+    BODY_LIMIT, IntegrationQuery, PageError, form_pairs, form_value, page_context, see_other,
 };
 use crate::app::Integration;
 use crate::server::Shared;
@@ -88,8 +88,8 @@ async fn render_config(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let id = format!("oauth_config:{}", i.name);
-    let base = page_base(
-        shared,
+    let ctx = page_context(
+        &shared.app(),
         store,
         &format!("{}: OAuth client", i.display_name),
         Some(&id),
@@ -130,7 +130,7 @@ async fn render_config(
         }
     );
     let ctx = with(
-        base.ctx,
+        ctx,
         json!({
             "intro": intro,
             "action": action("/oauth_configs", &i.name),
@@ -251,8 +251,8 @@ async fn render_iparams(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let id = format!("oauth_iparams:{}", i.name);
-    let base = page_base(
-        shared,
+    let ctx = page_context(
+        &shared.app(),
         store,
         &format!("{}: OAuth parameters", i.display_name),
         Some(&id),
@@ -286,7 +286,7 @@ async fn render_iparams(
         })
         .collect();
     let ctx = with(
-        base.ctx,
+        ctx,
         json!({
             "intro": "Values that oauth_config.json uses as <%= oauth_iparams.NAME %> (in the authorize and token URLs). Stored encrypted.",
             "action": action("/oauth_iparams", &i.name),

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::progress::{encode, find_account_integration};
 use super::render::{page, with};
-use super::{IntegrationQuery, PageError, page_base};
+use super::{IntegrationQuery, PageError, page_context};
 use crate::server::Shared;
 use crate::store::Store;
 
@@ -44,14 +44,14 @@ async fn authorize(
     let name = integration.name.clone();
     let label = integration.display_name.clone();
     let id = format!("authorize:{name}");
-    let base = page_base(&shared, &store, &format!("Authorize {label}"), Some(&id)).await?;
+    let ctx = page_context(&app, &store, &format!("Authorize {label}"), Some(&id)).await?;
     let status = store.oauth_status(&name).await?;
     let authorized = store.is_authorized(&name).await?;
     let notice = authorized.then(|| {
         json!({"kind": "ok", "text": format!("{label} is authorized. Authorize again to replace the stored token.")})
     });
     let ctx = with(
-        base.ctx,
+        ctx,
         json!({
             "intro": "Account-level OAuth: fdk-emu keeps the token and uses it for the app's requests.",
             "integration_label": label,

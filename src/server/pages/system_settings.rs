@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
 use super::render::{page_with_status, with};
-use super::{BODY_LIMIT, PageError, form_pairs, form_value, page_base, see_other};
+use super::{BODY_LIMIT, PageError, form_pairs, form_value, page_context, see_other};
 use crate::app::Generation;
 use crate::server::Shared;
 use crate::store::Store;
@@ -51,7 +51,7 @@ async fn render(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let app = shared.app();
-    let base = page_base(shared, store, "System settings", Some("system_settings")).await?;
+    let ctx = page_context(&app, store, "System settings", Some("system_settings")).await?;
     let modules: Vec<String> = app
         .manifest
         .modules
@@ -122,7 +122,7 @@ async fn render(
         }
     }
     let ctx = with(
-        base.ctx,
+        ctx,
         json!({
             "intro": intro,
             "action": "/system_settings",
