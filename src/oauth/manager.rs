@@ -167,37 +167,29 @@ impl TokenManager {
         Ok(())
     }
 
-    fn store_error(&self, integration: &str, e: impl std::fmt::Display) -> TokenError {
-        TokenError::Transient {
-            integration: integration.to_string(),
-            message: format!("the store could not be read or written ({e})"),
-        }
-    }
-
     /// The stored tokens, or why there are none.
-    async fn current(&self, integration: &str) -> Result<Tokens, TokenError> {
-        match self.store.tokens(integration).await {
-            Ok(Some(t)) => Ok(t),
-            Ok(None) => {
+    async fn stored(&self, integration: &str) -> Result<Tokens, RefreshError> {
+        let store_error = |e: crate::store::StoreError| RefreshError::Store(e.to_string());
+        match self.store.tokens(integration).await.map_err(store_error)? {
+            Some(t) => Ok(t),
+            None => {
                 let status = self
                     .store
                     .oauth_status(integration)
                     .await
-                    .map_err(|e| self.store_error(integration, e))?;
-                Err(match status.needs_reauth {
-                    Some(reason) => TokenError::NeedsReauthorization {
-                        integration: integration.to_string(),
-                        reason,
-                        setup_url: self.setup_url(),
-                    },
-                    None => TokenError::NotAuthorized {
-                        integration: integration.to_string(),
-                        setup_url: self.setup_url(),
-                    },
+                    .map_err(store_error)?;
+                Err(RefreshError::NotAuthorized {
+                    reason: status.needs_reauth,
                 })
             }
-            Err(e) => Err(self.store_error(integration, e)),
         }
+    }
+
+    /// The stored tokens, or why there are none, as the app is told.
+    async fn current(&self, integration: &str) -> Result<Tokens, TokenError> {
+        self.stored(integration)
+            .await
+            .map_err(|e| self.token_error(integration, &e))
     }
 
     /// A valid access token for an account-level integration: refreshes first when it
@@ -293,19 +285,7 @@ impl TokenManager {
         if let Some(o) = last.as_ref().filter(|o| o.finished > started) {
             return o.result.clone();
         }
-        let tokens = match self.store.tokens(integration).await {
-            Ok(Some(t)) => t,
-            Ok(None) => {
-                let reason = self
-                    .store
-                    .oauth_status(integration)
-                    .await
-                    .ok()
-                    .and_then(|s| s.needs_reauth);
-                return Err(RefreshError::NotAuthorized { reason });
-            }
-            Err(e) => return Err(RefreshError::Store(e.to_string())),
-        };
+        let tokens = self.stored(integration).await?;
         let result = self
             .refresh_locked(app, integration, tokens)
             .await
@@ -391,14 +371,7 @@ impl TokenManager {
         match client::request_tokens(&self.http, &resolved.endpoint, &grant, preferred).await {
             Ok((resp, method)) => {
                 let now = unix_now();
-                let tokens = Tokens {
-                    access_token: resp.access_token,
-                    refresh_token: resp.refresh_token.or(old.refresh_token),
-                    token_type: resp.token_type.or(old.token_type),
-                    scope: resp.scope.or(old.scope),
-                    expires_at: resp.expires_in.map(|s| now + s),
-                    obtained_at: now,
-                };
+                let tokens = tokens_from(&resp, Some(&old), now);
                 status.auth_method = Some(to_store_method(method));
                 status.last_refresh_at = Some(now);
                 status.needs_reauth = None;
@@ -474,14 +447,7 @@ impl TokenManager {
                 .map_err(RefreshError::Endpoint)?;
         if !resolved.agent {
             let now = unix_now();
-            let tokens = Tokens {
-                access_token: resp.access_token.clone(),
-                refresh_token: resp.refresh_token.clone(),
-                token_type: resp.token_type.clone(),
-                scope: resp.scope.clone(),
-                expires_at: resp.expires_in.map(|s| now + s),
-                obtained_at: now,
-            };
+            let tokens = tokens_from(&resp, None, now);
             let flight = self.flight(integration);
             let _guard = flight.lock.lock().await;
             // Read again under the lock: a refresh may have recorded its time meanwhile.
@@ -562,9 +528,58 @@ fn to_store_method(m: AuthMethod) -> ClientAuthMethod {
     }
 }
 
+/// What is stored of a token answer received at `now`. A refresh answer may leave out the
+/// refresh token, type and scope: then the `old` ones stay.
+fn tokens_from(resp: &TokenResponse, old: Option<&Tokens>, now: i64) -> Tokens {
+    let keep = |new: &Option<String>, old_value: fn(&Tokens) -> &Option<String>| {
+        new.clone()
+            .or_else(|| old.and_then(|o| old_value(o).clone()))
+    };
+    Tokens {
+        access_token: resp.access_token.clone(),
+        refresh_token: keep(&resp.refresh_token, |o| &o.refresh_token),
+        token_type: keep(&resp.token_type, |o| &o.token_type),
+        scope: keep(&resp.scope, |o| &o.scope),
+        expires_at: resp.expires_in.map(|s| now + s),
+        obtained_at: now,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refresh_answer_keeps_what_it_leaves_out() {
+        let resp = TokenResponse {
+            access_token: "new".into(),
+            refresh_token: None,
+            token_type: None,
+            scope: Some("read write".into()),
+            expires_in: Some(60),
+        };
+        let old = Tokens {
+            token_type: Some("Bearer".into()),
+            scope: Some("read".into()),
+            ..tokens(1, None)
+        };
+        let t = tokens_from(&resp, Some(&old), 1000);
+        assert_eq!(t.access_token, "new");
+        assert_eq!(
+            t.refresh_token.as_deref(),
+            Some("r"),
+            "the old refresh token stays"
+        );
+        assert_eq!(t.token_type.as_deref(), Some("Bearer"));
+        assert_eq!(
+            t.scope.as_deref(),
+            Some("read write"),
+            "what came back wins"
+        );
+        assert_eq!((t.expires_at, t.obtained_at), (Some(1060), 1000));
+        let first = tokens_from(&resp, None, 1000);
+        assert_eq!((first.refresh_token, first.token_type), (None, None));
+    }
 
     fn tokens(obtained: i64, expires: Option<i64>) -> Tokens {
         Tokens {
