@@ -38,8 +38,7 @@
 //! # Per string value
 //!
 //! FDK renders the whole file as one text and parses the result as JSON, so a value holding a
-//! quote breaks the request. Callers here render each JSON string separately ([`render_value`],
-//! [`ValueTemplate`]), and substituted values are inserted as they are, never parsed again: a
+//! quote breaks the request. Callers here render each JSON string separately ([`render_value`]), and substituted values are inserted as they are, never parsed again: a
 //! value containing `"`, `\` or `<%=` ends up in the output verbatim.
 
 mod error;
@@ -201,8 +200,7 @@ pub fn render_str(src: &str, scope: &Map<String, Value>) -> Result<String, Error
 
 /// Recursively renders every string value inside a JSON value (objects: values only, never
 /// keys; arrays: items), leaving non-strings alone. Errors carry the JSON pointer of the
-/// failing string. To render the same value many times, compile it once with
-/// [`ValueTemplate::new`].
+/// failing string.
 pub fn render_value(v: &Value, scope: &Map<String, Value>) -> Result<Value, ValueError> {
     let mut pointer = String::new();
     render_value_at(v, scope, &mut pointer)
@@ -257,127 +255,6 @@ fn push_pointer_key(pointer: &mut String, key: &str) {
 fn push_pointer_index(pointer: &mut String, i: usize) {
     pointer.push('/');
     pointer.push_str(&i.to_string());
-}
-
-/// A JSON value whose strings were parsed as templates once, to render many times: the
-/// `headers` or `query` object of a request template, or a whole `oauth_config.json`
-/// integration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValueTemplate {
-    node: Node,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Node {
-    /// A part with no tag anywhere inside: cloned as is.
-    Fixed(Value),
-    /// A string with at least one tag, and its JSON pointer for error messages.
-    Str(Template, Box<str>),
-    Array(Vec<Node>),
-    Object(Vec<(String, Node)>),
-}
-
-impl ValueTemplate {
-    /// Parses every string of `v` (object values and array items; never keys).
-    pub fn new(v: &Value) -> Result<ValueTemplate, ValueError> {
-        let mut pointer = String::new();
-        Ok(ValueTemplate {
-            node: compile(v, &mut pointer)?,
-        })
-    }
-
-    /// Renders every string; the result has the same shape as the value given to `new`.
-    pub fn render(&self, scope: &Map<String, Value>) -> Result<Value, ValueError> {
-        render_node(&self.node, scope)
-    }
-
-    /// Every variable referenced, with the JSON pointer of the string that references it.
-    pub fn references(&self) -> Vec<(String, Reference)> {
-        let mut out = Vec::new();
-        refs_node(&self.node, &mut out);
-        out
-    }
-
-    /// True when no string in the value has a tag.
-    pub fn is_literal(&self) -> bool {
-        matches!(self.node, Node::Fixed(_))
-    }
-}
-
-fn compile(v: &Value, pointer: &mut String) -> Result<Node, ValueError> {
-    let node = match v {
-        Value::String(s) if s.contains("<%") => {
-            let t = parse(s).map_err(|e| ValueError {
-                pointer: pointer.clone(),
-                error: Error::Parse(e),
-            })?;
-            Node::Str(t, pointer.as_str().into())
-        }
-        Value::Array(items) => {
-            let mut nodes = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                let len = pointer.len();
-                push_pointer_index(pointer, i);
-                nodes.push(compile(item, pointer)?);
-                pointer.truncate(len);
-            }
-            if nodes.iter().all(|n| matches!(n, Node::Fixed(_))) {
-                Node::Fixed(v.clone())
-            } else {
-                Node::Array(nodes)
-            }
-        }
-        Value::Object(map) => {
-            let mut nodes = Vec::with_capacity(map.len());
-            for (k, item) in map {
-                let len = pointer.len();
-                push_pointer_key(pointer, k);
-                nodes.push((k.clone(), compile(item, pointer)?));
-                pointer.truncate(len);
-            }
-            if nodes.iter().all(|(_, n)| matches!(n, Node::Fixed(_))) {
-                Node::Fixed(v.clone())
-            } else {
-                Node::Object(nodes)
-            }
-        }
-        other => Node::Fixed(other.clone()),
-    };
-    Ok(node)
-}
-
-fn render_node(node: &Node, scope: &Map<String, Value>) -> Result<Value, ValueError> {
-    Ok(match node {
-        Node::Fixed(v) => v.clone(),
-        Node::Str(t, pointer) => Value::String(t.render(scope).map_err(|e| ValueError {
-            pointer: pointer.to_string(),
-            error: Error::Render(e),
-        })?),
-        Node::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|n| render_node(n, scope))
-                .collect::<Result<_, _>>()?,
-        ),
-        Node::Object(items) => {
-            let mut map = Map::with_capacity(items.len());
-            for (k, n) in items {
-                map.insert(k.clone(), render_node(n, scope)?);
-            }
-            Value::Object(map)
-        }
-    })
-}
-
-fn refs_node(node: &Node, out: &mut Vec<(String, Reference)>) {
-    match node {
-        Node::Fixed(_) => {}
-        Node::Str(t, pointer) => {
-            out.extend(t.references().into_iter().map(|r| (pointer.to_string(), r)));
-        }
-        Node::Array(items) => items.iter().for_each(|n| refs_node(n, out)),
-        Node::Object(items) => items.iter().for_each(|(_, n)| refs_node(n, out)),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -489,15 +489,6 @@ fn render_value_renders_strings_only() {
     // Key order is kept.
     let keys: Vec<&String> = out["headers"].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["Authorization", "<%= not.a.key %>"]);
-    // Same result through the compiled form.
-    let vt = ValueTemplate::new(&template).unwrap();
-    assert_eq!(vt.render(&sample()).unwrap(), out);
-    assert!(!vt.is_literal());
-    assert!(
-        ValueTemplate::new(&json!({"a": ["b", 1]}))
-            .unwrap()
-            .is_literal()
-    );
     assert_eq!(
         render_value(&json!("<%= access_token %>"), &sample()).unwrap(),
         json!("tok")
@@ -521,39 +512,11 @@ fn render_value_errors_carry_the_json_pointer() {
     let e = render_value(&json!("<%= iparam.missing %>"), &sample()).unwrap_err();
     assert_eq!(e.pointer, "");
     assert!(e.to_string().starts_with("in the value: "), "{e}");
-
-    let e = ValueTemplate::new(&json!({"a": [0, "<% x %>"]})).unwrap_err();
-    assert_eq!(e.pointer, "/a/1");
-    let vt = ValueTemplate::new(&json!({"a": [0, "<%= context.x %>"]})).unwrap();
-    let e = vt.render(&sample()).unwrap_err();
+    let e = render_value(&json!({"a": [0, "<%= context.x %>"]}), &sample()).unwrap_err();
     assert_eq!(e.pointer, "/a/1");
     assert_eq!(
         e.error.to_string(),
         "`context.x` is not defined: the call passed no `context.x`"
-    );
-}
-
-#[test]
-fn value_template_references_carry_pointers() {
-    let vt = ValueTemplate::new(&json!({
-        "host": "<%= iparam.domain %>",
-        "headers": {"Authorization": "Bearer <%= access_token %>", "Fixed": "x"},
-    }))
-    .unwrap();
-    let refs: Vec<(String, String)> = vt
-        .references()
-        .into_iter()
-        .map(|(p, r)| (p, r.dotted()))
-        .collect();
-    assert_eq!(
-        refs,
-        [
-            ("/host".to_string(), "iparam.domain".to_string()),
-            (
-                "/headers/Authorization".to_string(),
-                "access_token".to_string()
-            ),
-        ]
     );
 }
 
@@ -654,7 +617,6 @@ fn templates_can_be_shared_across_threads() {
     // The app snapshot holding parsed templates sits behind an Arc used by every worker.
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Template>();
-    assert_send_sync::<ValueTemplate>();
     assert_send_sync::<Error>();
     assert_send_sync::<ValueError>();
 }
@@ -885,9 +847,6 @@ mod properties {
         fn render_value_keeps_shape(v in json_value(), s in any_scope()) {
             if let Ok(out) = render_value(&v, &s) {
                 prop_assert_eq!(shape(&out), shape(&v));
-            }
-            if let Ok(vt) = ValueTemplate::new(&v) {
-                prop_assert_eq!(vt.render(&s).ok(), render_value(&v, &s).ok());
             }
         }
     }
