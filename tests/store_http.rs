@@ -189,6 +189,12 @@ async fn guard_refuses_foreign_hosts_and_cross_site_writes() {
     assert_eq!(r.status(), 403, "product pages may only use /dprouter");
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["error"], "cross_site_request", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("product pages may only call /dprouter")),
+        "{body}"
+    );
     let f: Value = c
         .get(server.url("/custom_configs/fetch"))
         .send()

@@ -6,7 +6,8 @@
 //!
 //! Other origins are refused: their preflights get 403, and their non-GET requests too
 //! (a page elsewhere must not be able to fire the app's templates with the developer's
-//! credentials). This middleware must wrap outside any guard that rejects unknown requests,
+//! credentials). Product pages may change state only through `/dprouter`; requests without
+//! an `Origin` (curl, tests) are not browsers' and pass. This middleware must wrap outside any guard that rejects unknown requests,
 //! so that preflights are answered before such a guard sees them.
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -17,6 +18,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
 use super::Shared;
+use super::guard::is_state_changing;
 use super::origin::{OriginKind, classify};
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
@@ -27,11 +29,11 @@ pub async fn cors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // An Origin that is not ASCII (no browser sends one) is nobody we know.
     let origin = req
         .headers()
         .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+        .map(|v| v.to_str().unwrap_or_default().to_string());
     let Some(origin) = origin else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
@@ -55,6 +57,23 @@ pub async fn cors(
             return Ok(req.into_response(resp));
         }
         return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    // Product pages may call /dprouter; the setup pages change state only from our own.
+    if kind == OriginKind::Freshworks
+        && !preflight
+        && is_state_changing(req.method())
+        && req.path() != "/dprouter"
+    {
+        let resp = HttpResponse::Forbidden().json(serde_json::json!({
+            "error": "cross_site_request",
+            "message": format!(
+                "fdk-emu refused a {} to {} from the Freshworks page {origin:?}: product pages may only call /dprouter. Open the setup pages from {}/.",
+                req.method(),
+                req.path(),
+                super::guard::own_url(&req)
+            ),
+        }));
+        return Ok(req.into_response(resp));
     }
     let origin_value = HeaderValue::from_str(&origin).ok();
     if preflight {

@@ -3,19 +3,16 @@
 //! * DNS-rebinding defence: a page of `evil.example` whose name resolves to 127.0.0.1 reaches
 //!   us with `Host: evil.example`; we answer only to `localhost` and `127.0.0.1` (and `[::1]`),
 //!   with any port, and refuse others with 421 Misdirected Request.
-//! * Cross-site requests: a state-changing request (POST, PUT, PATCH, DELETE) must carry no
-//!   `Origin` (non-browser clients) or our own origin; `/dprouter` also accepts the Freshworks
-//!   product pages that load the app with `?dev=true`. Others get 403 with a JSON error.
+//!
+//! Which origins may call us is decided once, by the CORS middleware ([`super::cors`]).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
-use serde_json::json;
 
 use super::Shared;
-use super::origin::{OriginKind, classify};
 
 /// Whether a `Host` header value names this machine.
 pub fn host_allowed(host: &str) -> bool {
@@ -50,7 +47,7 @@ pub fn own_url(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| "http://localhost:PORT".to_string())
 }
 
-fn is_state_changing(m: &Method) -> bool {
+pub fn is_state_changing(m: &Method) -> bool {
     matches!(
         *m,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
@@ -87,33 +84,6 @@ pub async fn guard(
             return Ok(req.into_response(res));
         }
         Some(_) => {}
-    }
-    if is_state_changing(req.method())
-        && let Some(origin) = req.headers().get(header::ORIGIN)
-    {
-        let origin = origin.to_str().unwrap_or("").to_string();
-        let kind = match req.app_data::<web::Data<Shared>>() {
-            Some(shared) => classify(&origin, &shared.config),
-            None => OriginKind::Other,
-        };
-        let allowed = match kind {
-            OriginKind::Own => true,
-            OriginKind::Freshworks => req.path() == "/dprouter",
-            OriginKind::Other => false,
-        };
-        if !allowed {
-            let res = HttpResponse::Forbidden().json(json!({
-                "error": "cross_site_request",
-                "message": format!(
-                    "fdk-emu refused a {} to {} from the page at {origin:?}: only its own pages{} may change state. If this is your page, open it from {}/.",
-                    req.method(),
-                    req.path(),
-                    if req.path() == "/dprouter" { " and Freshworks product pages" } else { "" },
-                    own_url(&req)
-                ),
-            }));
-            return Ok(req.into_response(res));
-        }
     }
     next.call(req)
         .await
