@@ -869,24 +869,18 @@ impl Db {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.err(e))?;
         let system_settings = self.system_settings()?;
-        // Secure iparams are masked without being decrypted.
-        let secure_iparams: Vec<String> = {
-            let mut st = self
-                .conn
-                .prepare("SELECT name FROM iparams WHERE secure = 1 ORDER BY position")
-                .map_err(|e| self.err(e))?;
-            st.query_map([], |r| r.get(0))
-                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| StoreError::sqlite(&self.path, e))?
-        };
-        let iparams = self.iparams()?.map(|mut m| {
-            for name in &secure_iparams {
-                if let Some(v) = m.get_mut(name) {
-                    *v = Value::String(MASK.into());
+        // Reading decrypts the secure values (which also proves the key); they are masked.
+        let (iparams, secure_iparams) = match self.iparams_and_secure()? {
+            Some((mut values, secure)) => {
+                for name in &secure {
+                    if let Some(v) = values.get_mut(name) {
+                        *v = Value::String(MASK.into());
+                    }
                 }
+                (Some(values), secure)
             }
-            m
-        });
+            None => (None, Vec::new()),
+        };
         let names: Vec<String> = {
             let mut st = self
                 .conn
@@ -925,58 +919,31 @@ impl Db {
             )
             .optional()
             .map_err(err)?;
-        let oauth_iparams = match self
-            .conn
-            .query_row(
+        let oauth_iparams: Vec<String> = self
+            .sealed_json::<Map<String, Value>>(
                 "SELECT sealed FROM oauth_iparams WHERE integration = ?1",
-                params![name],
-                |r| r.get::<_, Vec<u8>>(0),
-            )
-            .optional()
-            .map_err(err)?
-        {
-            Some(sealed) => {
-                let what = format!("oauth_iparams of integration {name}");
-                let text = self.open_text(&oauth_iparams_aad(name), &sealed, &what)?;
-                match self.json(&text, &what)? {
-                    Value::Object(m) => m.keys().cloned().collect(),
-                    _ => Vec::new(),
-                }
-            }
-            None => Vec::new(),
-        };
-        let token: Option<(Vec<u8>, Option<i64>, i64)> = self
-            .conn
-            .query_row(
-                "SELECT sealed, expires_at, obtained_at FROM tokens WHERE integration = ?1",
-                params![name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(err)?;
-        let (has_access_token, has_refresh_token, expires_at, obtained_at) = match token {
-            Some((sealed, exp, obt)) => {
-                let what = format!("tokens of integration {name}");
-                let text = self.open_text(&tokens_aad(name), &sealed, &what)?;
-                let t: Tokens = serde_json::from_str(&text).map_err(|e| StoreError::BadValue {
-                    path: self.path.clone(),
-                    what,
-                    detail: e.to_string(),
-                })?;
-                (true, t.refresh_token.is_some(), exp, Some(obt))
-            }
-            None => (false, false, None, None),
-        };
+                name,
+                &oauth_iparams_aad(name),
+                &format!("oauth_iparams of integration {name}"),
+            )?
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        let tokens: Option<Tokens> = self.sealed_json(
+            "SELECT sealed FROM tokens WHERE integration = ?1",
+            name,
+            &tokens_aad(name),
+            &format!("tokens of integration {name}"),
+        )?;
         let status = self.oauth_status(name)?;
         Ok(IntegrationSummary {
             name: name.to_string(),
             has_client_secret: client_id.is_some(),
             client_id,
             oauth_iparams,
-            has_access_token,
-            has_refresh_token,
-            expires_at,
-            obtained_at,
+            has_access_token: tokens.is_some(),
+            has_refresh_token: tokens.as_ref().is_some_and(|t| t.refresh_token.is_some()),
+            expires_at: tokens.as_ref().and_then(|t| t.expires_at),
+            obtained_at: tokens.as_ref().map(|t| t.obtained_at),
             status,
         })
     }
