@@ -63,10 +63,16 @@ struct Inner {
 /// The pending handshakes of this server process.
 ///
 /// A `std` mutex: every operation is a few map lookups and never awaits.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StateStore {
     inner: Mutex<Inner>,
-    ttl: Option<Duration>,
+    ttl: Duration,
+}
+
+impl Default for StateStore {
+    fn default() -> StateStore {
+        StateStore::with_ttl(STATE_TTL)
+    }
 }
 
 impl StateStore {
@@ -78,12 +84,8 @@ impl StateStore {
     pub fn with_ttl(ttl: Duration) -> StateStore {
         StateStore {
             inner: Mutex::default(),
-            ttl: Some(ttl),
+            ttl,
         }
-    }
-
-    fn ttl(&self) -> Duration {
-        self.ttl.unwrap_or(STATE_TTL)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -96,7 +98,7 @@ impl StateStore {
     pub fn issue(&self, pending: Pending) -> String {
         let state = random_state();
         let now = Instant::now();
-        let ttl = self.ttl();
+        let ttl = self.ttl;
         let mut inner = self.lock();
         inner
             .pending
@@ -133,7 +135,7 @@ impl StateStore {
             Some(s) if !s.is_empty() => s,
             _ => return Err(StateError::Missing),
         };
-        let ttl = self.ttl();
+        let ttl = self.ttl;
         let mut inner = self.lock();
         match inner.pending.remove(state) {
             Some(entry) => {
