@@ -259,7 +259,8 @@ impl Fill<'_> {
             let name = &after[..close];
             let replacement = match name {
                 "found" => Some(describe(self.instance)),
-                "value" => Some(raw(self.instance)),
+                // As FDK's messages print it (JavaScript string interpolation): strings bare.
+                "value" => Some(crate::app::requests::value_text(self.instance)),
                 "property" => Some(self.property.clone()),
                 "allowed" => Some(self.allowed.clone()),
                 "expected" => Some(self.expected.clone()),
@@ -322,14 +323,6 @@ pub(crate) fn describe(v: &Value) -> String {
             format!("\"{short}…\"")
         }
         Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null => v.to_string(),
-    }
-}
-
-/// A value as FDK's messages print it (JavaScript string interpolation): strings bare.
-fn raw(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 
