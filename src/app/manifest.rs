@@ -85,7 +85,7 @@ impl Manifest {
             return m;
         };
         for (name, body) in parts {
-            let base = pointer(&["", container, name]);
+            let base = pointer(&[container, name]);
             if !(generation == Generation::V3 && name == "common") {
                 m.modules.push(Module {
                     name: name.clone(),

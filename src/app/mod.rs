@@ -176,11 +176,11 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
 }
 
 /// Builds a JSON pointer from already-known tokens (escaping each).
-pub(crate) fn pointer(tokens: &[&str]) -> String {
+pub fn pointer<S: AsRef<str>>(tokens: &[S]) -> String {
     let mut out = String::new();
-    for t in tokens.iter().skip(1) {
+    for t in tokens {
         out.push('/');
-        out.push_str(&manifest::escape(t));
+        out.push_str(&manifest::escape(t.as_ref()));
     }
     out
 }

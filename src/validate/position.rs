@@ -187,14 +187,7 @@ pub fn tokens(pointer: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Builds a pointer from raw tokens.
-pub fn pointer<S: AsRef<str>>(parts: &[S]) -> String {
-    let mut out = String::new();
-    for p in parts {
-        out.push('/');
-        out.push_str(&crate::app::manifest::escape(p.as_ref()));
-    }
-    out
-}
+pub use crate::app::pointer;
 
 #[cfg(test)]
 mod tests {
