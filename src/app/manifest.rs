@@ -43,10 +43,6 @@ pub struct Manifest {
     pub locations: Vec<Location>,
     /// Template names declared in the manifest, with the pointer of each declaration.
     pub declared_requests: IndexMap<String, String>,
-    /// SMI functions declared, with pointers.
-    pub functions: IndexMap<String, String>,
-    /// Event names per product/module.
-    pub events: Vec<(String, String)>,
 }
 
 impl Manifest {
@@ -73,8 +69,6 @@ impl Manifest {
             modules: Vec::new(),
             locations: Vec::new(),
             declared_requests: IndexMap::new(),
-            functions: IndexMap::new(),
-            events: Vec::new(),
         };
         let Some(obj) = obj else { return m };
         let container = match generation {
@@ -118,18 +112,6 @@ impl Manifest {
                 self.declared_requests
                     .entry(key.clone())
                     .or_insert_with(|| format!("{base}/requests/{}", escape(key)));
-            }
-        }
-        if let Some(fns) = body.get("functions").and_then(Value::as_object) {
-            for key in fns.keys() {
-                self.functions
-                    .entry(key.clone())
-                    .or_insert_with(|| format!("{base}/functions/{}", escape(key)));
-            }
-        }
-        if let Some(events) = body.get("events").and_then(Value::as_object) {
-            for key in events.keys() {
-                self.events.push((name.to_string(), key.clone()));
             }
         }
     }

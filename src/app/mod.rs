@@ -111,7 +111,7 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
-                let (file, failure) = SourceFile::parse(&root, rel, text);
+                let (file, failure) = SourceFile::parse(rel, text);
                 if let Some(f) = failure {
                     parse_failures.push((rel.to_string(), f));
                 }

@@ -1,8 +1,6 @@
 //! One configuration file as read from disk: its text (kept for positions and excerpts) and,
 //! when it parses, its JSON value.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::Value;
 
 /// A JSON file of the app, with the text it was parsed from.
@@ -14,7 +12,6 @@ use serde_json::Value;
 pub struct SourceFile {
     /// Path relative to the app folder, with `/` separators (`config/requests.json`).
     pub rel_path: String,
-    pub abs_path: PathBuf,
     pub text: String,
     pub value: Option<Value>,
 }
@@ -45,8 +42,7 @@ fn char_column(text: &str, line: usize, byte_column: usize) -> usize {
 
 impl SourceFile {
     /// Parses `text` strictly (as `JSON.parse` would: no comments, no trailing commas).
-    pub fn parse(root: &Path, rel_path: &str, text: String) -> (SourceFile, Option<ParseFailure>) {
-        let abs_path = root.join(rel_path);
+    pub fn parse(rel_path: &str, text: String) -> (SourceFile, Option<ParseFailure>) {
         // A UTF-8 byte order mark is not JSON, but editors on Windows write one; skip it
         // rather than fail with a baffling "expected value at line 1 column 1".
         let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
@@ -75,7 +71,6 @@ impl SourceFile {
         (
             SourceFile {
                 rel_path: rel_path.to_string(),
-                abs_path,
                 text,
                 value,
             },
@@ -102,10 +97,9 @@ fn describe_json_error(e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::SourceFile;
-    use std::path::Path;
 
     fn failure_at(text: &str) -> (usize, usize) {
-        let (_, failure) = SourceFile::parse(Path::new("/app"), "manifest.json", text.into());
+        let (_, failure) = SourceFile::parse("manifest.json", text.into());
         let f = failure.expect("a syntax error");
         (f.line, f.column)
     }
