@@ -82,7 +82,7 @@ async fn proxy(
     };
     let app = shared.app();
     let template = call.template.clone();
-    let sources = ServerSources::new(&store).with_tokens(&tokens);
+    let sources = ServerSources::new(&store, &tokens);
     let outcome = invoker.invoke(&app, call, &sources).await;
     // One write per line: stderr is unbuffered, and eprintln! would write the line and its
     // newline separately on every call.

@@ -82,7 +82,7 @@ async fn api(
     tokens: web::Data<crate::oauth::TokenManager>,
 ) -> HttpResponse {
     let app = shared.app();
-    let sources = ServerSources::new(&store).with_tokens(&tokens);
+    let sources = ServerSources::new(&store, &tokens);
     let descriptor = sources.descriptor(&app).await;
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))

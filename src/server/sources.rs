@@ -16,23 +16,17 @@ pub struct ServerSources<'a> {
     /// The store's reads as first taken by this request: one call asks for iparams and
     /// current_host separately, and the files need not be checked twice.
     memo: std::cell::OnceCell<Arc<Reads>>,
-    /// The token lifecycle; `None` only where a handler has no use for tokens.
-    tokens: Option<&'a TokenManager>,
+    /// The token lifecycle (OAuth templates).
+    tokens: &'a TokenManager,
 }
 
 impl<'a> ServerSources<'a> {
-    pub fn new(store: &'a Store) -> ServerSources<'a> {
+    pub fn new(store: &'a Store, tokens: &'a TokenManager) -> ServerSources<'a> {
         ServerSources {
             store,
             memo: std::cell::OnceCell::new(),
-            tokens: None,
+            tokens,
         }
-    }
-
-    /// Adds the token lifecycle (OAuth templates).
-    pub fn with_tokens(mut self, tokens: &'a TokenManager) -> ServerSources<'a> {
-        self.tokens = Some(tokens);
-        self
     }
 
     /// The stored iparams and system settings ([`Store::reads`], cached by the store).
@@ -142,15 +136,10 @@ impl Sources for ServerSources<'_> {
         app: &Arc<App>,
         integration: &str,
     ) -> Result<String, TokenProblem> {
-        match self.tokens {
-            Some(tm) => tm
-                .access_token(app, integration)
-                .await
-                .map_err(token_problem),
-            None => Err(TokenProblem::NeedsAuthorization(format!(
-                "integration '{integration}' is not authorized yet: open /custom_configs to authorize it"
-            ))),
-        }
+        self.tokens
+            .access_token(app, integration)
+            .await
+            .map_err(token_problem)
     }
 
     async fn refresh_after_unauthorized(
@@ -159,15 +148,10 @@ impl Sources for ServerSources<'_> {
         integration: &str,
         used: &str,
     ) -> Result<String, TokenProblem> {
-        match self.tokens {
-            Some(tm) => tm
-                .refresh_after_unauthorized(app, integration, used)
-                .await
-                .map_err(token_problem),
-            None => Err(TokenProblem::NeedsAuthorization(format!(
-                "integration '{integration}' needs to be authorized again: open /custom_configs"
-            ))),
-        }
+        self.tokens
+            .refresh_after_unauthorized(app, integration, used)
+            .await
+            .map_err(token_problem)
     }
 }
 
