@@ -143,3 +143,21 @@ pub enum StoreAction {
         all: bool,
     },
 }
+
+impl RunArgs {
+    /// The flags as the configuration resolves them ([`crate::config::Config::resolve`]).
+    pub fn flags(&self) -> crate::config::Flags {
+        crate::config::Flags {
+            app_dir: self.app.app_dir.clone(),
+            host: self.host.clone(),
+            port: self.port,
+            store: self.store.clone(),
+            demo_provider: self.demo_provider,
+            upstreams: self.upstreams.clone(),
+            request_timeout_ms: self.request_timeout,
+            no_rate_limit: self.no_rate_limit,
+            no_response_limit: self.no_response_limit,
+            refresh_margin_secs: self.refresh_margin,
+        }
+    }
+}

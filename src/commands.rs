@@ -1,23 +1,17 @@
 //! What each subcommand does. `main.rs` only parses the command line and calls [`dispatch`].
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::app::{self, LoadError, Loaded};
+use crate::app;
 use crate::cli::{Cli, Command, Format, RunArgs, StoreAction, StoreArgs, ValidateArgs};
-use crate::server::{self, Config, Shared};
+use crate::config::{self, Config};
+use crate::server::{self, Shared};
+use crate::snapshot::{self, Snapshot, watch};
 use crate::store::{self, ResetScope, Store, StoreError};
-use crate::validate::{self, Report, render};
-
-/// Loads the app in `root` and validates it with every check.
-pub fn load_and_validate(root: &Path) -> Result<(Loaded, Report), LoadError> {
-    let loaded = app::load(root)?;
-    let report = validate::validate(&loaded, &validate::Options::default());
-    Ok((loaded, report))
-}
+use crate::validate::{self, render};
 
 pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
@@ -60,87 +54,6 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
     }
 }
 
-/// Resolves the run configuration: flags first, then FDK's environment variable and the
-/// app's `.fdk/configs.json`, then defaults.
-fn config_from(args: &RunArgs, root: &Path) -> Result<Config, String> {
-    // The project file first, so that --upstream on the command line wins.
-    let mut upstreams = project_upstreams(root)?;
-    for spec in &args.upstreams {
-        let (host, url) = spec.split_once('=').ok_or_else(|| {
-            format!(
-                "--upstream {spec}: expected HOST=URL, e.g. api.example.com=http://127.0.0.1:8001"
-            )
-        })?;
-        let url = url::Url::parse(url)
-            .map_err(|e| format!("--upstream {spec}: {url} is not a URL ({e})"))?;
-        upstreams.push((host.trim().to_ascii_lowercase(), url));
-    }
-    let request_timeout = args
-        .request_timeout
-        .or_else(|| std::env::var("REQUEST_TIMEOUT").ok()?.trim().parse().ok())
-        .or_else(|| fdk_config_timeout(root))
-        .unwrap_or(15_000);
-    Ok(Config {
-        app_dir: root.to_path_buf(),
-        host: args.host.clone(),
-        port: args.port,
-        store_path: store_path(root, args.store.as_ref()),
-        demo_provider: args.demo_provider,
-        upstreams,
-        request_timeout: Duration::from_millis(request_timeout),
-        rate_limit: !args.no_rate_limit,
-        response_limit: !args.no_response_limit,
-        refresh_margin: Duration::from_secs(args.refresh_margin),
-    })
-}
-
-/// The name of fdk-emu's own project configuration file, in the app folder.
-pub const PROJECT_CONFIG: &str = "fdk-emu.json";
-
-/// `upstreams` of `<app>/fdk-emu.json`: `{"upstreams": {"api.example.com": "http://127.0.0.1:8001"}}`.
-/// A missing file is fine; a broken one is an error that names the file and the entry.
-fn project_upstreams(root: &Path) -> Result<Vec<(String, url::Url)>, String> {
-    let path = root.join(PROJECT_CONFIG);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-    };
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
-    let Some(map) = v.get("upstreams") else {
-        return Ok(Vec::new());
-    };
-    let map = map.as_object().ok_or_else(|| {
-        format!(
-            "{}: \"upstreams\" must be an object such as {{\"api.example.com\": \"http://127.0.0.1:8001\"}}",
-            path.display()
-        )
-    })?;
-    let mut out = Vec::new();
-    for (host, url) in map {
-        let text = url
-            .as_str()
-            .ok_or_else(|| format!("{}: upstreams.{host} must be a URL string", path.display()))?;
-        let url = url::Url::parse(text).map_err(|e| {
-            format!(
-                "{}: upstreams.{host}: {text} is not a URL ({e})",
-                path.display()
-            )
-        })?;
-        out.push((host.trim().to_ascii_lowercase(), url));
-    }
-    Ok(out)
-}
-
-/// `request.timeout` of `<app>/.fdk/configs.json` (FDK's `fdk config set --scope local`).
-fn fdk_config_timeout(root: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(root.join(".fdk").join("configs.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let t = v.get("request")?.get("timeout")?;
-    t.as_u64().or_else(|| t.as_str()?.parse().ok())
-}
-
 /// Sends the server's log events (OAuth handshakes, refreshes, store warnings) to the
 /// terminal. `FDK_EMU_LOG` takes a tracing filter (e.g. `debug`); the default shows fdk-emu's
 /// own information lines. None of them carries a secret.
@@ -159,7 +72,7 @@ fn init_logging() {
 fn run_cmd(args: &RunArgs) -> ExitCode {
     init_logging();
     let root: PathBuf = args.app.app_dir.clone();
-    let (loaded, report) = match load_and_validate(&root) {
+    let (loaded, report) = match snapshot::load_and_validate(&root) {
         Ok(pair) => pair,
         Err(e) => {
             eprintln!("error: {e}");
@@ -177,7 +90,9 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     if report.warnings().next().is_some() {
         eprint!("{}", render::text(&report, Some(&loaded.app), color));
     }
-    let config = match config_from(args, &loaded.app.root) {
+    let mut flags = args.flags();
+    flags.app_dir = loaded.app.root.clone();
+    let config = match Config::resolve(&flags) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -199,24 +114,23 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut config = match listener.local_addr() {
+    let config = match listener.local_addr() {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
-    if config.demo_provider {
-        // The demo app's templates call api.demo-provider.test: route it to /_demo/api.
-        let (host, url) = crate::oauth::demo_upstream(&config);
-        if !config.upstreams.iter().any(|(h, _)| *h == host) {
-            config.upstreams.push((host, url));
-        }
-    }
-    let shared = Arc::new(Shared::new(config, loaded.app, report));
+    let snapshot = Arc::new(Snapshot::new(loaded.app, report));
+    let shared = Arc::new(Shared::new(config, snapshot.clone()));
     let system = actix_web::rt::System::new();
     let ready = {
         let shared = shared.clone();
         move || banner(&shared.config, &shared.app())
     };
-    match system.block_on(server::serve(shared, store, listener, ready)) {
+    let served = system.block_on(async move {
+        // Watching before serving: the banner promises that edits are picked up.
+        watch::spawn(snapshot);
+        server::serve(shared, store, listener, ready).await
+    });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -245,14 +159,8 @@ fn banner(config: &Config, app: &app::App) {
     );
 }
 
-/// The store file of an app: `--store`, else `<app>/.fdk/localstore.sqlite`.
-fn store_path(app_dir: &Path, flag: Option<&PathBuf>) -> PathBuf {
-    flag.cloned()
-        .unwrap_or_else(|| app_dir.join(".fdk").join("localstore.sqlite"))
-}
-
 fn store_cmd(args: &StoreArgs) -> ExitCode {
-    let path = store_path(&args.app.app_dir, args.store.as_ref());
+    let path = config::store_path(&args.app.app_dir, args.store.as_ref());
     // `show` must not create a store that does not exist yet.
     if !path.exists() {
         match args.action {

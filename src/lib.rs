@@ -6,10 +6,11 @@
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod invoke;
 pub mod oauth;
 pub mod server;
+pub mod snapshot;
 pub mod store;
 pub mod template;
 pub mod validate;
-pub mod watch;

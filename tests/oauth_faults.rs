@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use fdk_emu::config::Config;
 use fdk_emu::oauth::{TokenError, TokenManager};
-use fdk_emu::server::Config;
 use fdk_emu::store::{Store, Tokens};
 use oauth_app::*;
 use peers::MockServer;
@@ -311,6 +311,7 @@ impl Lifecycle {
             rate_limit: true,
             response_limit: true,
             refresh_margin: Duration::from_secs(60),
+            oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
         };
         let http = reqwest::Client::new();
         let manager = Arc::new(TokenManager::new(store.clone(), config, http));

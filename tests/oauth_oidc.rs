@@ -10,8 +10,8 @@ mod peers;
 
 use std::time::Duration;
 
+use fdk_emu::config::Config;
 use fdk_emu::oauth::{TokenError, TokenManager};
-use fdk_emu::server::Config;
 use fdk_emu::store::Store;
 use oauth_app::*;
 use peers::{OidcProvider, poll};
@@ -107,6 +107,7 @@ fn config_for(server: &common::Server) -> Config {
         rate_limit: true,
         response_limit: true,
         refresh_margin: Duration::from_secs(1),
+        oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
     }
 }
 

@@ -31,7 +31,7 @@ use hyper::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::app::{App, TokenType};
-use crate::server::Config;
+use crate::config::Config;
 use compile::{Cache, Compiled, OAuthUse};
 pub use envelope::{Envelope, ErrorSource};
 pub use error::{ALLOWED_CONTENT_TYPES, InvokeError};

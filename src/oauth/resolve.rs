@@ -9,10 +9,9 @@ use serde_json::{Map, Value};
 
 use super::authorize;
 use super::client::Endpoint;
-use super::demo;
 use crate::app::App;
 use crate::app::oauth_config::{Integration, OAuthForm};
-use crate::server::Config;
+use crate::config::Config;
 use crate::store::Store;
 
 /// A usable integration.
@@ -195,7 +194,7 @@ fn parse_url(
     value: &str,
     config: &Config,
 ) -> Result<url::Url, ResolveError> {
-    let value = demo::rewrite_fixture_url(value.trim(), config);
+    let value = config.demo_url(value.trim());
     let bad = |reason: String| ResolveError::BadUrl {
         name: name.to_string(),
         field,

@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use rand::Rng as _;
 
-/// How long a handshake may take from `/auth/index` to `/auth/callback`.
-pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
+use crate::config::OAUTH_STATE_TTL as STATE_TTL;
 
 /// More pending handshakes than anyone starts by hand; beyond it the oldest are dropped so a
 /// script hammering `/auth/index` cannot grow memory without bound.

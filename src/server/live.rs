@@ -22,7 +22,7 @@ async fn notify_change(
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (response, mut session, mut incoming) = actix_ws::handle(&req, body)?;
-    let mut changes = shared.changes.subscribe();
+    let mut changes = shared.snapshot.subscribe();
     rt::spawn(async move {
         loop {
             tokio::select! {

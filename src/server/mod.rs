@@ -5,13 +5,16 @@
 
 pub mod body;
 pub mod cors;
+pub mod demo;
 pub mod dprouter;
 pub mod guard;
+pub mod handshake;
 pub mod home;
 pub mod iframe;
 pub mod live;
 pub mod origin;
 pub mod pages;
+pub mod render;
 pub mod sources;
 pub mod state;
 pub mod status;
@@ -21,8 +24,9 @@ use std::sync::Arc;
 
 use actix_web::{App as ActixApp, HttpServer, web};
 
-pub use state::{Config, Shared};
+pub use state::Shared;
 
+use crate::config::Config;
 use crate::store::Store;
 
 /// Why the server could not start.
@@ -45,11 +49,9 @@ pub enum ServeError {
 /// Registers every route. Shared by the binary and by in-process tests.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // /dprouter first: actix tries resources in registration order, and matching the
-    // patterns of the pages before it cost more than parsing the call (callgrind). Among
-    // the three: the oauth route (OAuth module), then proxy, then the fallback.
-    crate::oauth::configure(cfg);
-    dprouter::configure_proxy(cfg);
-    dprouter::configure_fallback(cfg);
+    // patterns of the pages before it cost more than parsing the call (callgrind).
+    dprouter::configure(cfg);
+    handshake::configure(cfg);
     status::configure(cfg);
     live::configure(cfg);
     // iframe before pages: both serve under /_fdk-emu/, and the app client script
@@ -78,8 +80,8 @@ pub fn bind(config: &Config) -> Result<TcpListener, ServeError> {
     })
 }
 
-/// Serves until Ctrl-C. `on_ready` runs once the listener serves and the watcher is
-/// watching, so whatever it prints (the banner) is a promise that both hold.
+/// Serves until Ctrl-C. `on_ready` runs once the listener serves, so whatever it prints (the
+/// banner) is a promise that it does.
 pub async fn serve(
     shared: Arc<Shared>,
     store: Store,
@@ -101,7 +103,7 @@ pub async fn serve(
     let demo = shared
         .config
         .demo_provider
-        .then(|| web::Data::new(crate::oauth::demo::DemoProvider::new(&shared.config)));
+        .then(|| web::Data::new(demo::DemoProvider::new(&shared.config)));
     let store = web::Data::new(store);
     let invoker = crate::invoke::Invoker::new(&shared.config);
     // The factory runs once on each worker thread.
@@ -115,7 +117,7 @@ pub async fn serve(
             .configure(|cfg| {
                 if let Some(demo) = &demo {
                     cfg.app_data(demo.clone());
-                    crate::oauth::demo::configure(cfg);
+                    demo::configure(cfg);
                 }
             })
             .wrap(actix_web::middleware::from_fn(guard::guard))
@@ -125,7 +127,6 @@ pub async fn serve(
     .listen(listener)?
     .shutdown_timeout(1)
     .run();
-    crate::watch::spawn(shared.clone());
     on_ready();
     server.await?;
     Ok(())

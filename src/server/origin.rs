@@ -1,7 +1,7 @@
 //! Which web origins may talk to us: our own pages, and Freshworks product pages that load
 //! the app with `?dev=true`. Used by the CORS answers and the cross-site request guard.
 
-use super::Config;
+use crate::config::Config;
 
 /// The product domains whose pages load local apps in `?dev=true` mode.
 const FRESHWORKS_DOMAINS: [&str; 7] = [

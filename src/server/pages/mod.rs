@@ -56,12 +56,12 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let msg = escape_html(&self.to_string());
-        HttpResponse::build(self.status_code())
-            .content_type("text/html; charset=utf-8")
-            .body(format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fdk-emu: error</title><link rel=\"stylesheet\" href=\"/_fdk-emu/pages.css\"></head><body><main><h1>Something went wrong</h1><div class=\"notice error\" role=\"alert\">{msg}</div><p><a href=\"/custom_configs\">Back to the setup</a></p></main></body></html>"
-            ))
+        crate::server::render::ErrorPage::new(
+            self.status_code(),
+            "Something went wrong",
+            self.to_string(),
+        )
+        .render()
     }
 }
 

@@ -24,42 +24,13 @@ use base64::Engine as _;
 use rand::Rng as _;
 use serde_json::{Value, json};
 
-use super::pages;
-use crate::server::Config;
+use super::render::{self, ErrorPage};
+use crate::config::Config;
 
 pub const CLIENT_ID: &str = "demo-client";
 pub const CLIENT_SECRET: &str = "demo-secret";
-/// The host the demo app's templates call; routed to `/_demo/api` of this server.
-pub const API_HOST: &str = "api.demo-provider.test";
-/// Where the bundled demo app's `oauth_config.json` points; rewritten to the real port.
-pub const FIXTURE_ORIGIN: &str = "http://localhost:10001/_demo/";
 pub const ACCESS_TTL: Duration = Duration::from_secs(120);
 const CODE_TTL: Duration = Duration::from_secs(60);
-
-/// `--upstream`-style route for the demo API host: `api.demo-provider.test` →
-/// `http://127.0.0.1:PORT/_demo/api`. `run` adds it to `Config::upstreams` when
-/// `--demo-provider` is on.
-pub fn demo_upstream(config: &Config) -> (String, url::Url) {
-    let url = url::Url::parse(&format!("http://127.0.0.1:{}/_demo/api", config.port))
-        .unwrap_or_else(|_| unreachable_url());
-    (API_HOST.to_string(), url)
-}
-
-/// A constant URL that always parses; only reached if the formatting above changed.
-fn unreachable_url() -> url::Url {
-    url::Url::parse("http://127.0.0.1/_demo/api").expect("constant URL")
-}
-
-/// With `--demo-provider`, URLs of the bundled demo app (`http://localhost:10001/_demo/…`)
-/// follow `--port`, so the demo works on any port.
-pub fn rewrite_fixture_url(url: &str, config: &Config) -> String {
-    if config.demo_provider
-        && let Some(rest) = url.strip_prefix(FIXTURE_ORIGIN)
-    {
-        return format!("{}/_demo/{rest}", config.base_url());
-    }
-    url.to_string()
-}
 
 struct Code {
     redirect_uri: String,
@@ -131,7 +102,7 @@ fn query(req: &HttpRequest) -> HashMap<String, String> {
 }
 
 fn bad_request_page(message: String) -> HttpResponse {
-    pages::ErrorPage {
+    ErrorPage {
         status: StatusCode::BAD_REQUEST,
         title: "Demo provider: bad authorization request",
         message,
@@ -172,7 +143,7 @@ async fn authorize_page(req: HttpRequest, demo: web::Data<DemoProvider>) -> Http
     if p.get("response_type").map(String::as_str) != Some("code") {
         return redirect_error(&p, "unsupported_response_type", "only response_type=code");
     }
-    pages::page(
+    render::sealed_page(
         StatusCode::OK,
         "demo_authorize",
         &json!({

@@ -12,17 +12,16 @@ use std::time::{Duration, Instant};
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
-use crate::server::Shared;
-use crate::server::state::Change;
+use super::{Change, Snapshot};
 
 /// Long enough to fold one save's burst of events into one reload, short enough that the
 /// new snapshot serves well under 300 ms after the change.
 const DEBOUNCE: Duration = Duration::from_millis(40);
 
-/// Starts watching the app folder of `shared`. Failure to watch is reported, not fatal: the
-/// server is still useful without hot reload.
-pub fn spawn(shared: Arc<Shared>) {
-    let root = shared.app().root.clone();
+/// Starts watching the app folder of `snapshot` on the current Tokio runtime. Failure to
+/// watch is reported, not fatal: the server is still useful without hot reload.
+pub fn spawn(snapshot: Arc<Snapshot>) {
+    let root = snapshot.app().root.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
     let mut debouncer = match new_debouncer(DEBOUNCE, None, move |res: DebounceEventResult| {
         if let Ok(events) = res {
@@ -79,7 +78,7 @@ pub fn spawn(shared: Arc<Shared>) {
                     let _ = debouncer.watch(root.join(sub), RecursiveMode::Recursive);
                 }
             }
-            reload(&shared, &changed).await;
+            reload(&snapshot, &changed).await;
         }
     });
 }
@@ -106,12 +105,12 @@ fn relevant(root: &Path, path: &Path) -> Option<String> {
     keep.then_some(rel)
 }
 
-/// Loads and validates the app again and offers the result to the server.
-pub async fn reload(shared: &Arc<Shared>, changed: &[String]) {
+/// Loads and validates the app again, offers the result to the snapshot and announces the
+/// changed files.
+pub async fn reload(snapshot: &Arc<Snapshot>, changed: &[String]) {
     let started = Instant::now();
-    let root = shared.app().root.clone();
-    let result =
-        tokio::task::spawn_blocking(move || crate::commands::load_and_validate(&root)).await;
+    let root = snapshot.app().root.clone();
+    let result = tokio::task::spawn_blocking(move || super::load_and_validate(&root)).await;
     let (loaded, report) = match result {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) => {
@@ -128,7 +127,7 @@ pub async fn reload(shared: &Arc<Shared>, changed: &[String]) {
         Some(&loaded.app),
         crate::validate::render::use_color(std::io::IsTerminal::is_terminal(&std::io::stderr())),
     );
-    let swapped = shared.offer(loaded.app, report.clone());
+    let swapped = snapshot.offer(loaded.app, report.clone());
     let what = changed.join(", ");
     if swapped {
         eprintln!(
@@ -150,6 +149,6 @@ pub async fn reload(shared: &Arc<Shared>, changed: &[String]) {
         eprint!("{text}");
     }
     for file in changed {
-        let _ = shared.changes.send(Change { file: file.clone() });
+        snapshot.announce(Change { file: file.clone() });
     }
 }

@@ -1,49 +1,51 @@
-//! The HTML pages of the handshake and the demo provider: handlebars templates from
-//! `assets/oauth/`, embedded in the binary so the server needs no files besides the app's.
+//! The one handlebars registry: every page template of `assets/pages/` (`*.hbs`), embedded in
+//! the binary so the server needs no files besides the app's. Names starting with `_` are
+//! partials (`_layout`, `_field`, `_style`); the others are pages.
 
 use std::sync::LazyLock;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use handlebars::Handlebars;
-use rust_embed::RustEmbed;
 use serde_json::Value;
 
-#[derive(RustEmbed)]
-#[folder = "assets/oauth/"]
-struct Assets;
+use super::pages::assets::PageAssets;
 
-/// Every template, registered once under its file name without `.hbs`; names starting with
-/// `_` are partials.
-static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
+static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    for file in Assets::iter() {
-        let Some(asset) = Assets::get(&file) else {
+    for file in PageAssets::iter() {
+        let Some(name) = file.strip_suffix(".hbs") else {
             continue;
         };
-        let name = file.trim_end_matches(".hbs");
+        let Some(asset) = PageAssets::get(&file) else {
+            continue;
+        };
         let text = String::from_utf8_lossy(&asset.data);
-        // The templates ship inside the binary; a broken one is a build bug that the page
-        // tests catch, so it is logged rather than taking the server down.
-        let result = if let Some(partial) = name.strip_prefix('_') {
-            hb.register_partial(&format!("_{partial}"), text.as_ref())
+        let result = if name.starts_with('_') {
+            hb.register_partial(name, text.as_ref())
         } else {
             hb.register_template_string(name, text.as_ref())
         };
+        // The templates ship inside the binary and a unit test compiles each; a broken one
+        // is logged and fails its page rather than taking the server down.
         if let Err(e) = result {
-            tracing::error!("assets/oauth/{file} does not compile: {e}");
+            tracing::error!("the embedded template assets/pages/{file} does not compile: {e}");
         }
     }
     hb
 });
 
-/// Renders `name` with `data` into an HTML answer with `status`. Pages of the handshake may
-/// carry an authorization code or tokens in their URL or body: they are never cached and
-/// send a referrer to this server only (`no-referrer` would make Chromium send
+/// Renders the template `name` with `data`.
+pub fn render(name: &str, data: &Value) -> Result<String, handlebars::RenderError> {
+    REGISTRY.render(name, data)
+}
+
+/// Renders `name` into an HTML answer for the handshake and the demo provider. These pages may
+/// carry an authorization code or tokens in their URL or body: they are never cached, never
+/// framed, and send a referrer to this server only (`no-referrer` would make Chromium send
 /// `Origin: null` on the demo consent form, which the cross-site guard rightly refuses).
-pub fn page(status: StatusCode, name: &str, data: &Value) -> HttpResponse {
-    let body = PAGES.render(name, data).unwrap_or_else(|e| {
+pub fn sealed_page(status: StatusCode, name: &str, data: &Value) -> HttpResponse {
+    let body = render(name, data).unwrap_or_else(|e| {
         tracing::error!("page {name} cannot be rendered: {e}");
         format!(
             "<!doctype html><title>fdk-emu</title><p>fdk-emu could not render its page {name}: {}</p>",
@@ -69,7 +71,8 @@ pub fn script_json(v: &Value) -> String {
         .replace('\u{2029}', "\\u2029")
 }
 
-/// An error page of the handshake.
+/// The one error page: what went wrong, why, what to do, and a way on. Used by the setup
+/// pages ([`super::pages::PageError`]), the handshake and the demo provider.
 pub struct ErrorPage<'a> {
     pub status: StatusCode,
     pub title: &'a str,
@@ -79,7 +82,19 @@ pub struct ErrorPage<'a> {
     pub provider_error: Option<(String, Option<String>, Option<String>)>,
 }
 
-impl ErrorPage<'_> {
+impl<'a> ErrorPage<'a> {
+    /// A page with a title and a message only.
+    pub fn new(status: StatusCode, title: &'a str, message: String) -> ErrorPage<'a> {
+        ErrorPage {
+            status,
+            title,
+            message,
+            hint: None,
+            retry_url: None,
+            provider_error: None,
+        }
+    }
+
     pub fn render(self) -> HttpResponse {
         self.render_for_opener(None)
     }
@@ -92,7 +107,7 @@ impl ErrorPage<'_> {
             Some((e, d, u)) => (Some(e), d, u),
             None => (None, None, None),
         };
-        page(
+        sealed_page(
             self.status,
             "error",
             &serde_json::json!({
@@ -123,6 +138,19 @@ mod tests {
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
+    /// A broken embedded template would only be logged at start-up and fail its page.
+    #[test]
+    fn every_embedded_template_compiles() {
+        let mut names = 0;
+        for file in PageAssets::iter().filter(|f| f.ends_with(".hbs")) {
+            let text = String::from_utf8_lossy(&PageAssets::get(&file).expect("embedded").data)
+                .into_owned();
+            handlebars::Template::compile(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+            names += 1;
+        }
+        assert!(names >= 10, "only {names} templates embedded");
+    }
+
     #[test]
     fn every_page_renders_and_escapes() {
         let r = ErrorPage {
@@ -139,13 +167,13 @@ mod tests {
         assert!(html.contains("State &lt;b&gt;"), "{html}");
         assert!(!html.contains("<script>"));
         assert!(html.contains("access_denied"));
-        let html = body(page(
+        let html = body(sealed_page(
             StatusCode::OK,
             "agent_landing",
             &json!({"display_name": "X", "message_json": script_json(&json!({"a": "</script>"}))}),
         ));
         assert!(html.contains(r#"{"a":"\u003c/script\u003e"}"#), "{html}");
-        let html = body(page(
+        let html = body(sealed_page(
             StatusCode::OK,
             "demo_authorize",
             &json!({"client_id": "c", "redirect_uri": "r", "state": "s", "scope": "p", "ttl": 120, "action": "/x"}),

@@ -1,0 +1,235 @@
+//! The resolved configuration of one `fdk-emu run`: the command line, FDK's environment
+//! variable and `.fdk/configs.json`, fdk-emu's own `fdk-emu.json`, then defaults — resolved
+//! once, here, and passed down. No other module reads a knob of its own.
+//!
+//! One exception on purpose: the store's encryption key (`FDK_EMU_KEY` or the key file) is
+//! read by the store itself when it opens, so that the key never sits in this cloneable,
+//! printable struct.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The name of fdk-emu's own project configuration file, in the app folder.
+pub const PROJECT_CONFIG: &str = "fdk-emu.json";
+
+/// The host the bundled demo app's templates call; with `--demo-provider` it is routed to
+/// `/_demo/api` of this server.
+pub const DEMO_API_HOST: &str = "api.demo-provider.test";
+
+/// Where the bundled demo app's `oauth_config.json` points; rewritten to the real port.
+pub const DEMO_FIXTURE_ORIGIN: &str = "http://localhost:10001/_demo/";
+
+/// How long a started OAuth handshake may take before its `state` is refused.
+pub const OAUTH_STATE_TTL: Duration = Duration::from_secs(600);
+
+/// What the command line of `run` says, before anything is resolved. `cli` fills it in.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub app_dir: PathBuf,
+    pub host: String,
+    pub port: u16,
+    pub store: Option<PathBuf>,
+    pub demo_provider: bool,
+    /// `HOST=URL` as typed.
+    pub upstreams: Vec<String>,
+    pub request_timeout_ms: Option<u64>,
+    pub no_rate_limit: bool,
+    pub no_response_limit: bool,
+    pub refresh_margin_secs: u64,
+}
+
+/// Settings of one `fdk-emu run`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub app_dir: PathBuf,
+    pub host: String,
+    pub port: u16,
+    pub store_path: PathBuf,
+    pub demo_provider: bool,
+    /// Host → base URL overrides (`--upstream`, `fdk-emu.json`, the demo provider's API).
+    pub upstreams: Vec<(String, url::Url)>,
+    pub request_timeout: Duration,
+    pub rate_limit: bool,
+    pub response_limit: bool,
+    pub refresh_margin: Duration,
+    /// How long a pending OAuth `state` stays valid: 10 minutes, or
+    /// `FDK_EMU_OAUTH_STATE_TTL_SECS` (a knob for the tests of expired states, which cannot
+    /// wait ten minutes).
+    pub oauth_state_ttl: Duration,
+}
+
+impl Config {
+    /// Resolves the run configuration: flags first, then FDK's environment variable and the
+    /// app's `.fdk/configs.json`, then defaults. The error names the flag or file at fault.
+    pub fn resolve(flags: &Flags) -> Result<Config, String> {
+        let root = flags.app_dir.as_path();
+        // The project file first, so that --upstream on the command line wins.
+        let mut upstreams = project_upstreams(root)?;
+        for spec in &flags.upstreams {
+            let (host, url) = spec.split_once('=').ok_or_else(|| {
+                format!(
+                    "--upstream {spec}: expected HOST=URL, e.g. api.example.com=http://127.0.0.1:8001"
+                )
+            })?;
+            let url = url::Url::parse(url)
+                .map_err(|e| format!("--upstream {spec}: {url} is not a URL ({e})"))?;
+            upstreams.push((host.trim().to_ascii_lowercase(), url));
+        }
+        let request_timeout = flags
+            .request_timeout_ms
+            .or_else(|| std::env::var("REQUEST_TIMEOUT").ok()?.trim().parse().ok())
+            .or_else(|| fdk_config_timeout(root))
+            .unwrap_or(15_000);
+        let oauth_state_ttl = std::env::var("FDK_EMU_OAUTH_STATE_TTL_SECS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(OAUTH_STATE_TTL, Duration::from_secs);
+        Ok(Config {
+            app_dir: root.to_path_buf(),
+            host: flags.host.clone(),
+            port: flags.port,
+            store_path: store_path(root, flags.store.as_ref()),
+            demo_provider: flags.demo_provider,
+            upstreams,
+            request_timeout: Duration::from_millis(request_timeout),
+            rate_limit: !flags.no_rate_limit,
+            response_limit: !flags.no_response_limit,
+            refresh_margin: Duration::from_secs(flags.refresh_margin_secs),
+            oauth_state_ttl,
+        })
+    }
+
+    /// The origin the browser uses for us. `localhost`, not the bind address, because that
+    /// is what FDK prints and what developers register as the OAuth redirect.
+    pub fn base_url(&self) -> String {
+        format!("http://localhost:{}", self.port)
+    }
+
+    /// The OAuth redirect URI, exactly as it must be registered with the provider.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/auth/callback", self.base_url())
+    }
+
+    /// The configuration once the listener is bound (`--port 0` picks a free port). With
+    /// `--demo-provider`, the demo API host is routed to this port's `/_demo/api`, unless an
+    /// explicit override already names it.
+    pub fn with_addr(mut self, addr: SocketAddr) -> Self {
+        self.port = addr.port();
+        let demo_api = format!("http://127.0.0.1:{}/_demo/api", self.port);
+        if self.demo_provider
+            && !self.upstreams.iter().any(|(h, _)| h == DEMO_API_HOST)
+            && let Ok(url) = url::Url::parse(&demo_api)
+        {
+            self.upstreams.push((DEMO_API_HOST.to_string(), url));
+        }
+        self
+    }
+
+    /// With `--demo-provider`, URLs of the bundled demo app (`http://localhost:10001/_demo/…`)
+    /// follow `--port`, so the demo works on any port. Other URLs are returned as they are.
+    pub fn demo_url(&self, url: &str) -> String {
+        if self.demo_provider
+            && let Some(rest) = url.strip_prefix(DEMO_FIXTURE_ORIGIN)
+        {
+            return format!("{}/_demo/{rest}", self.base_url());
+        }
+        url.to_string()
+    }
+
+    /// The command line's defaults on `port`, for unit tests.
+    pub fn for_tests(port: u16) -> Config {
+        Config {
+            app_dir: ".".into(),
+            host: "127.0.0.1".into(),
+            port,
+            store_path: "x".into(),
+            demo_provider: false,
+            upstreams: vec![],
+            request_timeout: Duration::from_secs(15),
+            rate_limit: true,
+            response_limit: true,
+            refresh_margin: Duration::from_secs(60),
+            oauth_state_ttl: OAUTH_STATE_TTL,
+        }
+    }
+}
+
+/// The store file of an app: `--store`, else `<app>/.fdk/localstore.sqlite`.
+pub fn store_path(app_dir: &Path, flag: Option<&PathBuf>) -> PathBuf {
+    flag.cloned()
+        .unwrap_or_else(|| app_dir.join(".fdk").join("localstore.sqlite"))
+}
+
+/// `upstreams` of `<app>/fdk-emu.json`: `{"upstreams": {"api.example.com": "http://127.0.0.1:8001"}}`.
+/// A missing file is fine; a broken one is an error that names the file and the entry.
+fn project_upstreams(root: &Path) -> Result<Vec<(String, url::Url)>, String> {
+    let path = root.join(PROJECT_CONFIG);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
+    let Some(map) = v.get("upstreams") else {
+        return Ok(Vec::new());
+    };
+    let map = map.as_object().ok_or_else(|| {
+        format!(
+            "{}: \"upstreams\" must be an object such as {{\"api.example.com\": \"http://127.0.0.1:8001\"}}",
+            path.display()
+        )
+    })?;
+    let mut out = Vec::new();
+    for (host, url) in map {
+        let text = url
+            .as_str()
+            .ok_or_else(|| format!("{}: upstreams.{host} must be a URL string", path.display()))?;
+        let url = url::Url::parse(text).map_err(|e| {
+            format!(
+                "{}: upstreams.{host}: {text} is not a URL ({e})",
+                path.display()
+            )
+        })?;
+        out.push((host.trim().to_ascii_lowercase(), url));
+    }
+    Ok(out)
+}
+
+/// `request.timeout` of `<app>/.fdk/configs.json` (FDK's `fdk config set --scope local`).
+fn fdk_config_timeout(root: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(root.join(".fdk").join("configs.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let t = v.get("request")?.get("timeout")?;
+    t.as_u64().or_else(|| t.as_str()?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_api_follows_the_bound_port_and_explicit_overrides_win() {
+        let mut c = Config::for_tests(0);
+        c.demo_provider = true;
+        let c = c.with_addr("127.0.0.1:12345".parse().expect("addr"));
+        assert_eq!(
+            c.upstreams,
+            vec![(
+                DEMO_API_HOST.to_string(),
+                url::Url::parse("http://127.0.0.1:12345/_demo/api").expect("url")
+            )]
+        );
+        assert_eq!(
+            c.demo_url("http://localhost:10001/_demo/oauth/token"),
+            "http://localhost:12345/_demo/oauth/token"
+        );
+        let mut c = Config::for_tests(0);
+        c.demo_provider = true;
+        let mine = url::Url::parse("http://127.0.0.1:9/x").expect("url");
+        c.upstreams.push((DEMO_API_HOST.to_string(), mine.clone()));
+        let c = c.with_addr("127.0.0.1:12345".parse().expect("addr"));
+        assert_eq!(c.upstreams, vec![(DEMO_API_HOST.to_string(), mine)]);
+    }
+}
