@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value};
 
+use super::worker::Db;
 use super::{Store, StoreError};
 
 /// How stale a reading may be after another process wrote to the database.
@@ -89,5 +90,17 @@ impl Store {
             });
         }
         Ok(reads)
+    }
+}
+
+impl Db {
+    /// Iparams, their secure names and the system settings in one job of the store thread.
+    fn reads(&mut self) -> Result<Reads, StoreError> {
+        let (iparams, secure) = self.iparams_and_secure()?.unwrap_or_default();
+        Ok(Reads {
+            iparams,
+            secure,
+            system_settings: self.system_settings()?,
+        })
     }
 }

@@ -1,7 +1,11 @@
 //! Unit tests of the store against real SQLite files in temporary folders.
 
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, TransactionBehavior};
+use serde_json::{Map, Value, json};
+
 use super::*;
-use serde_json::json;
 
 const KEY: [u8; 32] = [0x42; 32];
 

@@ -43,6 +43,7 @@
 
 mod error;
 mod js;
+mod lex;
 mod parse;
 
 pub(crate) use error::edit_distance;
