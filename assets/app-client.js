@@ -153,9 +153,13 @@
       delete pending[d.id];
       if (d.ok) p[0](d.value); else p[1](d.value);
     } else if (d.type === 'event') {
-      if (d.name === 'app.activated') { activate(); return; }
-      if (d.name === 'app.deactivated') active = false;
       var list = (handlers[d.name] || []).slice();
+      if (d.name === 'app.activated') {
+        activate();
+        toHost({ type: 'eventResult', eventId: d.eventId, result: list.length ? 'handled' : 'unhandled', handlers: list.length });
+        return;
+      }
+      if (d.name === 'app.deactivated') active = false;
       var intercept = list.filter(function (h) { return h.intercept; });
       var answered = false;
       var decide = function (result, message) {
@@ -416,10 +420,10 @@
 
   function legacy(method) {
     return function () {
-      return Promise.reject(rejection(400, method + ' is no longer supported in Request API: from platform 2.3 on, ' +
+      return track('request.' + method.split('.').pop(), Array.prototype.slice.call(arguments), Promise.reject(rejection(400, method + ' is no longer supported in Request API: from platform 2.3 on, ' +
         'declare the request as a template in config/requests.json (and list it under "requests" in manifest.json), ' +
         "then call client.request.invokeTemplate('<template name>', {context, body, query}). " +
-        'See the migration guide: https://developers.freshworks.com/docs/app-sdk/v3.0/common/advanced-interfaces/request-method/'));
+        'See the migration guide: https://developers.freshworks.com/docs/app-sdk/v3.0/common/advanced-interfaces/request-method/')));
     };
   }
 
