@@ -319,7 +319,7 @@ async fn the_simulator_runs_every_method_of_the_sdk() {
 
     browser.screenshot("simulator").await;
     assert_eq!(
-        outside.from_pages(),
+        outside.caused_by_pages(),
         Vec::<String>::new(),
         "requests left the machine from the home page"
     );
@@ -353,7 +353,7 @@ async fn the_standard_markup_never_misses_app_in_fifty_loads() {
         failures.len()
     );
     assert_eq!(
-        outside.from_pages(),
+        outside.caused_by_pages(),
         Vec::<String>::new(),
         "requests left the machine"
     );
@@ -383,7 +383,7 @@ async fn a_page_with_the_fixed_cdn_client_url_runs_on_our_client() {
         .await;
     assert_eq!(ours, "standalone");
     assert_eq!(
-        outside.from_pages(),
+        outside.caused_by_pages(),
         Vec::<String>::new(),
         "requests left the machine"
     );
@@ -463,10 +463,49 @@ async fn under_a_product_page_the_client_loads_freshworks_client() {
     assert_eq!(app, "no app");
     leave(c).await;
     let others: Vec<String> = outside
-        .from_pages()
+        .caused_by_pages()
         .into_iter()
         .filter(|h| h != "static.freshdev.io")
         .collect();
     assert_eq!(others, Vec::<String>::new(), "requests left the machine");
     browser.close().await;
+}
+
+#[test]
+fn the_apps_mock_data_file_is_merged_over_the_defaults() {
+    let (_tmp, dir) = copy_app("frontend");
+    let data = dir.join("fdk-emu").join("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    std::fs::write(
+        data.join("freshdesk.json"),
+        r#"{"data": {"ticket": {"subject": "From the app's file"}}}"#,
+    )
+    .expect("write");
+    let server = Server::start(&dir, &[]);
+    let get = |path: &str| reqwest::blocking::get(server.url(path)).expect("GET");
+    let mock: serde_json::Value = get("/_fdk-emu/mock/freshdesk.json").json().expect("json");
+    assert_eq!(
+        mock["mock"]["data"]["ticket"]["subject"],
+        "From the app's file"
+    );
+    assert_eq!(mock["mock"]["data"]["ticket"]["id"], 1042, "defaults kept");
+    assert_eq!(mock["file"], "fdk-emu/data/freshdesk.json");
+    assert_eq!(mock["error"], serde_json::Value::Null);
+
+    // A broken file is named with its position; the defaults stay, the server keeps going.
+    std::fs::write(data.join("freshdesk.json"), "{\"data\": [").expect("write");
+    let mock: serde_json::Value = get("/_fdk-emu/mock/freshdesk.json").json().expect("json");
+    let err = mock["error"].as_str().unwrap_or_default();
+    assert!(err.starts_with("fdk-emu/data/freshdesk.json:1:"), "{err}");
+    assert_eq!(
+        mock["mock"]["data"]["ticket"]["subject"],
+        "Cannot log in after the password reset"
+    );
+    let home = get("/").text().unwrap_or_default();
+    assert!(home.contains("fdk-emu/data/freshdesk.json:1:"), "{home}");
+
+    let r = get("/_fdk-emu/mock/zendesk.json");
+    assert_eq!(r.status(), 404);
+    let text = r.text().unwrap_or_default();
+    assert!(text.contains("freshdesk, freshservice"), "{text}");
 }

@@ -236,7 +236,7 @@ impl OutsideWorld {
     /// The hosts that reached the outside world other than Chromium's own background services
     /// (clock, component updates, sign-in, autofill, its default search engine), which a page does not
     /// cause: what a page of the test made leave the machine.
-    pub fn from_pages(&self) -> Vec<String> {
+    pub fn caused_by_pages(&self) -> Vec<String> {
         self.hosts()
             .into_iter()
             .filter(|h| !CHROMIUM_OWN_HOSTS.contains(&h.as_str()))
