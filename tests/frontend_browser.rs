@@ -382,6 +382,16 @@ async fn a_page_with_the_fixed_cdn_client_url_runs_on_our_client() {
         )
         .await;
     assert_eq!(ours, "standalone");
+    // A bundle that adds the fixed URL's <script> at run time and waits for its load event.
+    browser.goto(&server.url("/iframe/dynamic.html")).await;
+    let outcome = browser
+        .wait_js(
+            "document.body.getAttribute('data-ready') === '1' ? document.getElementById('ready').textContent \
+             : (window.__errors.length ? window.__errors.join('; ') : null)",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(outcome, "ready at full_page_app");
     assert_eq!(
         outside.caused_by_pages(),
         Vec::<String>::new(),
