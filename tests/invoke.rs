@@ -574,7 +574,8 @@ fn front_end_files_client_script_and_home_page() {
         "{js}"
     );
 
-    // Home page: name, validation, setup links, one iframe per location.
+    // Home page: name, validation, setup links, and each location for the simulator's
+    // script, which frames it (JSON in a script element: `&` is written \u0026 there).
     let home = get("/").text().unwrap_or_default();
     assert!(home.contains("<h1>invoke</h1>"), "{home}");
     assert!(home.contains("Valid"), "{home}");
@@ -585,11 +586,10 @@ fn front_end_files_client_script_and_home_page() {
         "{home}"
     );
     assert!(
-        home.contains(
-            r#"src="/iframe/index.html?location&#x3D;full_page_app&amp;module&#x3D;common""#
-        ),
+        home.contains(r#""src":"/iframe/index.html?location=full_page_app\u0026module=common""#),
         "{home}"
     );
+    assert!(home.contains(r#"<script src="/_fdk-emu/simulator.js">"#));
 }
 
 #[test]

@@ -1,8 +1,15 @@
 //! The app's front end: `GET /iframe/<path>` serves `app/`, `GET /iframe/api` is FDK's app
 //! descriptor for product pages, and `/_fdk-emu/app/client.js` is the script `{{{appclient}}}`
 //! stands for.
+//!
+//! Every HTML page of `app/` gets fdk-emu's bootstrap (`assets/app-boot.js`) at the top of its
+//! `<head>`, so `app` exists before any of the app's scripts runs, and both `{{{appclient}}}`
+//! and the fixed URLs of Freshworks' published client are pointed at fdk-emu's client. The
+//! bootstrap decides in the browser whether the page runs under a real product page (then it
+//! loads Freshworks' client instead), in the home page's simulator, or on its own.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::LazyLock;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,14 +17,42 @@ use serde_json::{Map, Value, json};
 
 use super::Shared;
 use super::live::RELOAD_HOOK;
+use super::render;
 use super::sources::ServerSources;
 use crate::app::App;
 use crate::store::Store;
 
 /// The client script, embedded in the binary.
 pub const CLIENT_JS: &str = include_str!("../../assets/app-client.js");
+/// The bootstrap inlined in every page (see the module's doc).
+const BOOT_JS: &str = include_str!("../../assets/app-boot.js");
 /// Where the client script is served; what `{{{appclient}}}` becomes.
 pub const CLIENT_PATH: &str = "/_fdk-emu/app/client.js";
+/// Freshworks' published client, loaded under a product page when the page itself named no
+/// other (`{{{appclient}}}`).
+pub const FRESHWORKS_CLIENT: &str = "https://static.freshdev.io/fdk/2.0/assets/fresh_client.js";
+
+/// The fixed URLs under which Freshworks publishes its client, as real apps write them:
+/// `https://static.freshdev.io/fdk/2.0/assets/fresh_client.js`,
+/// `https://cdn.freshdev.io/assets/app-client@2.js`, with or without the scheme, other
+/// versions alike.
+static FRESHWORKS_CLIENT_URL: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?:https?:)?//(?:static|cdn)\.freshdev\.io/[A-Za-z0-9_./-]*?(?:fresh_client|app-client(?:@[0-9][0-9.]*)?)\.js",
+    )
+    .expect("a valid pattern")
+});
+
+/// Where the bootstrap goes: right after `<head>`, else after `<html>`, else after the
+/// doctype (a script before the doctype would put the page in quirks mode).
+static HEAD_OPEN: LazyLock<[regex::Regex; 3]> = LazyLock::new(|| {
+    [
+        r"(?i)<head(?:\s[^>]*)?>",
+        r"(?i)<html(?:\s[^>]*)?>",
+        r"(?i)<!doctype[^>]*>",
+    ]
+    .map(|p| regex::Regex::new(p).expect("a valid pattern"))
+});
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/iframe/api", web::get().to(api))
@@ -72,6 +107,7 @@ pub fn client_config_value(app: &App) -> Value {
         "platform": app.manifest.platform_version,
         "agentTemplates": agent_templates,
         "integrations": integrations,
+        "routes": super::dprouter::Route::ALL.map(|r| r.name()),
     })
 }
 
@@ -120,11 +156,16 @@ async fn file(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     let mut resp = HttpResponse::Ok();
     resp.insert_header((header::CACHE_CONTROL, "no-cache"));
     if is_html {
-        let text = String::from_utf8_lossy(&bytes);
-        let mut page = text.replace("{{{appclient}}}", CLIENT_PATH);
-        page.push_str(RELOAD_HOOK);
+        let page = rewrite_page(&String::from_utf8_lossy(&bytes));
         resp.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
             .body(page)
+    } else if mime.subtype() == "javascript" {
+        // Apps that add the client's <script> at run time (React and Vue builds) name its
+        // fixed URL in their bundle.
+        let text = String::from_utf8_lossy(&bytes);
+        let script = FRESHWORKS_CLIENT_URL.replace_all(&text, CLIENT_PATH);
+        resp.insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+            .body(script.into_owned())
     } else {
         let ct = match (mime.type_().as_str(), mime.subtype().as_str()) {
             ("text", _) | ("application", "javascript") | ("application", "json") => {
@@ -134,6 +175,51 @@ async fn file(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
         };
         resp.insert_header((header::CONTENT_TYPE, ct)).body(bytes)
     }
+}
+
+/// An HTML page of the app as fdk-emu serves it: the bootstrap at the top of `<head>`,
+/// `{{{appclient}}}` and Freshworks' fixed client URLs pointed at fdk-emu's client, and the
+/// live-reload hook at the end.
+pub fn rewrite_page(text: &str) -> String {
+    // Under a product page the bootstrap loads the Freshworks client the page asked for.
+    let freshworks = FRESHWORKS_CLIENT_URL
+        .find(text)
+        .map(|m| {
+            let url = m.as_str();
+            if url.starts_with("//") {
+                format!("https:{url}")
+            } else {
+                url.to_string()
+            }
+        })
+        .unwrap_or_else(|| FRESHWORKS_CLIENT.to_string());
+    // The file's leading comment is for its readers, not for every page.
+    let code = BOOT_JS.split_once("*/").map_or(BOOT_JS, |(_, code)| code);
+    let boot = code
+        .trim()
+        .replace(
+            "__FRESHWORKS_CLIENT__",
+            &render::script_json(&Value::String(freshworks)),
+        )
+        .replace(
+            "__CLIENT_PATH__",
+            &render::script_json(&Value::String(CLIENT_PATH.to_string())),
+        );
+    let boot = format!("<script>{boot}</script>");
+    let body = FRESHWORKS_CLIENT_URL
+        .replace_all(&text.replace("{{{appclient}}}", CLIENT_PATH), CLIENT_PATH)
+        .into_owned();
+    let at = HEAD_OPEN
+        .iter()
+        .find_map(|r| r.find(&body))
+        .map(|m| m.end())
+        .unwrap_or(0);
+    let mut page = String::with_capacity(body.len() + boot.len() + RELOAD_HOOK.len());
+    page.push_str(&body[..at]);
+    page.push_str(&boot);
+    page.push_str(&body[at..]);
+    page.push_str(RELOAD_HOOK);
+    page
 }
 
 fn not_found(rel: &str) -> HttpResponse {
@@ -164,6 +250,68 @@ pub fn safe_join(root: &Path, rel: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_get_the_bootstrap_first_and_our_client_for_every_known_url() {
+        let page = rewrite_page(
+            "<!DOCTYPE html>\n<html><HEAD lang=x><script async src=\"{{{appclient}}}\"></script>\
+             <script src=\"https://static.freshdev.io/fdk/2.0/assets/fresh_client.js\"></script>\
+             <script src=\"//cdn.freshdev.io/assets/app-client@2.js\"></script></HEAD></html>",
+        );
+        let boot = page.find("__fdkEmuBoot").expect("bootstrap injected");
+        assert!(
+            page.starts_with("<!DOCTYPE html>\n<html><HEAD lang=x><script>"),
+            "{page}"
+        );
+        assert!(
+            boot < page.find(&format!("src=\"{CLIENT_PATH}")).expect("client"),
+            "{page}"
+        );
+        assert_eq!(
+            page.matches(&format!("src=\"{CLIENT_PATH}\"")).count(),
+            3,
+            "{page}"
+        );
+        assert!(!page.contains("{{{appclient}}}"));
+        // The first fixed URL is what the page would load under a product page.
+        assert!(
+            page.contains(r#"var FRESHWORKS_CLIENT = "https://static.freshdev.io/fdk/2.0/assets/fresh_client.js";"#),
+            "{page}"
+        );
+        assert!(page.ends_with(RELOAD_HOOK));
+        // No head: after the doctype, never before it.
+        let page = rewrite_page("<!doctype html><p>hi");
+        assert!(page.starts_with("<!doctype html><script>"), "{page}");
+        let page = rewrite_page(
+            "<p>hi <script src=\"https://cdn.freshdev.io/assets/app-client@2.js\"></script>",
+        );
+        assert!(page.starts_with("<script>"), "{page}");
+        assert!(page.contains(
+            r#"var FRESHWORKS_CLIENT = "https://cdn.freshdev.io/assets/app-client@2.js";"#
+        ));
+    }
+
+    #[test]
+    fn fixed_urls_in_scripts_are_recognised_and_others_are_not() {
+        for url in [
+            "https://static.freshdev.io/fdk/2.0/assets/fresh_client.js",
+            "https://cdn.freshdev.io/assets/app-client@2.js",
+            "https://cdn.freshdev.io/assets/app-client@2.1.js",
+            "//static.freshdev.io/fdk/2.0/assets/fresh_client.js",
+        ] {
+            assert_eq!(FRESHWORKS_CLIENT_URL.replace_all(url, "X"), "X", "{url}");
+        }
+        for other in [
+            "https://static.freshdev.io/fdk/2.0/assets/freshapps.css",
+            "https://example.com/fresh_client.js",
+        ] {
+            assert_eq!(
+                FRESHWORKS_CLIENT_URL.replace_all(other, "X"),
+                other,
+                "{other}"
+            );
+        }
+    }
 
     #[test]
     fn safe_join_refuses_escapes() {

@@ -15,6 +15,7 @@ pub mod live;
 pub mod origin;
 pub mod pages;
 pub mod render;
+pub mod simulator;
 pub mod sources;
 pub mod state;
 pub mod status;
@@ -57,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     // iframe before pages: both serve under /_fdk-emu/, and the app client script
     // (/_fdk-emu/client.js) must not be shadowed by the setup pages' /_fdk-emu/{file}.
     iframe::configure(cfg);
+    simulator::configure(cfg);
     pages::configure(cfg);
     home::configure(cfg);
 }

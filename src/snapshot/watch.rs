@@ -48,10 +48,10 @@ pub fn spawn(snapshot: Arc<Snapshot>) {
         }
     };
     // The app folder itself non-recursively (manifest.json, and config/ or app/ appearing),
-    // config/ and app/ recursively. Not the whole tree: .fdk/ (our database) and
-    // node_modules/ change constantly and are no concern of the app's configuration.
+    // config/, app/ and fdk-emu/ (the simulator's mock data) recursively. Not the whole tree:
+    // .fdk/ (our database) and node_modules/ change constantly and are no concern of the app.
     let _ = debouncer.watch(&root, RecursiveMode::NonRecursive);
-    for sub in ["config", "app"] {
+    for sub in WATCHED {
         let dir = root.join(sub);
         if dir.is_dir() {
             let _ = debouncer.watch(&dir, RecursiveMode::Recursive);
@@ -73,7 +73,7 @@ pub fn spawn(snapshot: Arc<Snapshot>) {
             if changed.is_empty() {
                 continue;
             }
-            for sub in ["config", "app"] {
+            for sub in WATCHED {
                 if changed.iter().any(|c| c == sub) {
                     let _ = debouncer.watch(root.join(sub), RecursiveMode::Recursive);
                 }
@@ -82,6 +82,9 @@ pub fn spawn(snapshot: Arc<Snapshot>) {
         }
     });
 }
+
+/// The folders watched recursively.
+const WATCHED: [&str; 3] = ["config", "app", "fdk-emu"];
 
 /// The path relative to the app folder when it is one the app's configuration depends on.
 fn relevant(root: &Path, path: &Path) -> Option<String> {
@@ -98,10 +101,9 @@ fn relevant(root: &Path, path: &Path) -> Option<String> {
         return None;
     }
     let keep = rel == "manifest.json"
-        || rel == "config"
-        || rel == "app"
-        || rel.starts_with("config/")
-        || rel.starts_with("app/");
+        || WATCHED
+            .iter()
+            .any(|w| rel == *w || rel.strip_prefix(w).is_some_and(|r| r.starts_with('/')));
     keep.then_some(rel)
 }
 
@@ -150,5 +152,32 @@ pub async fn reload(snapshot: &Arc<Snapshot>, changed: &[String]) {
     }
     for file in changed {
         snapshot.announce(Change { file: file.clone() });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relevant;
+    use std::path::Path;
+
+    #[test]
+    fn the_app_files_and_the_mock_data_are_relevant_and_nothing_else() {
+        let root = Path::new("/a");
+        for (path, want) in [
+            ("/a/manifest.json", Some("manifest.json")),
+            ("/a/app/index.html", Some("app/index.html")),
+            ("/a/config/iparams.json", Some("config/iparams.json")),
+            (
+                "/a/fdk-emu/data/freshdesk.json",
+                Some("fdk-emu/data/freshdesk.json"),
+            ),
+            ("/a/fdk-emu", Some("fdk-emu")),
+            ("/a/fdk-emulator/x", None),
+            ("/a/.fdk/localstore.sqlite", None),
+            ("/a/app/.index.html.swp", None),
+            ("/a/server/server.js", None),
+        ] {
+            assert_eq!(relevant(root, Path::new(path)).as_deref(), want, "{path}");
+        }
     }
 }

@@ -37,6 +37,11 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and a Chromium session. `test` names the artifacts folder.
     pub async fn start(test: &str) -> Browser {
+        Self::start_with(test, &[]).await
+    }
+
+    /// Like [`Browser::start`], with more Chromium arguments (e.g. `--host-resolver-rules`).
+    pub async fn start_with(test: &str, extra_args: &[String]) -> Browser {
         if !Path::new(CHROMIUM).exists() {
             panic!(
                 "{CHROMIUM} is missing: run ./scripts/test, which installs chromium and chromium-driver"
@@ -62,6 +67,7 @@ impl Browser {
         let profile = tempfile::tempdir().expect("profile dir");
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend(extra_args.iter().cloned());
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
@@ -172,4 +178,129 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// A stand-in for everything outside the machine: Chromium is told to resolve every host name
+/// but the ones a test maps itself to this listener, which records what reached it (a TLS
+/// ClientHello names its host in the clear). A test then asserts that nothing left the
+/// machine, or that a request for a given host was made, while the machine has no internet.
+pub struct OutsideWorld {
+    pub port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl OutsideWorld {
+    pub fn start() -> OutsideWorld {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the outside world");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut buf = vec![0u8; 8192];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                buf.truncate(n);
+                if let Ok(mut seen) = record.lock() {
+                    seen.push(buf);
+                }
+            }
+        });
+        OutsideWorld { port, seen }
+    }
+
+    /// `--host-resolver-rules` sending `mapped` hosts to their local ports and every other
+    /// name here; the machine's own addresses are left alone.
+    pub fn resolver_rules(&self, mapped: &[(&str, u16)]) -> String {
+        let mut rules: Vec<String> = mapped
+            .iter()
+            .map(|(host, port)| format!("MAP {host} 127.0.0.1:{port}"))
+            .collect();
+        rules.push(format!("MAP * 127.0.0.1:{}", self.port));
+        rules.push("EXCLUDE 127.0.0.1".into());
+        rules.push("EXCLUDE localhost".into());
+        format!("--host-resolver-rules={}", rules.join(", "))
+    }
+
+    /// The host names of the connections that reached the outside world: the server name of
+    /// a TLS ClientHello, or the `Host` of a plain HTTP request.
+    pub fn hosts(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .map(|s| s.iter().filter_map(|c| host_of(c)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The hosts that reached the outside world other than Chromium's own background services
+    /// (clock, component updates, sign-in, autofill, its default search engine), which a page does not
+    /// cause: what a page of the test made leave the machine.
+    pub fn caused_by_pages(&self) -> Vec<String> {
+        self.hosts()
+            .into_iter()
+            .filter(|h| !CHROMIUM_OWN_HOSTS.contains(&h.as_str()))
+            .collect()
+    }
+
+    /// Whether a connection for `host` arrived.
+    pub fn saw(&self, host: &str) -> bool {
+        self.hosts().iter().any(|h| h == host)
+    }
+}
+
+/// Where headless Chromium connects by itself, whatever page it shows (seen on Debian's
+/// chromium with [`CHROMIUM_ARGS`]).
+const CHROMIUM_OWN_HOSTS: [&str; 10] = [
+    "content-autofill.googleapis.com",
+    "clients2.google.com",
+    "update.googleapis.com",
+    "accounts.google.com",
+    "start.duckduckgo.com",
+    "www.google.com",
+    "clientservices.googleapis.com",
+    "optimizationguide-pa.googleapis.com",
+    "safebrowsing.googleapis.com",
+    "redirector.gvt1.com",
+];
+
+/// The host a connection's first bytes name: TLS SNI or HTTP `Host`.
+fn host_of(bytes: &[u8]) -> Option<String> {
+    if bytes.first() == Some(&0x16) {
+        return sni(bytes);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("Host: ")
+                .or_else(|| l.strip_prefix("host: "))
+        })
+        .map(|h| h.split(':').next().unwrap_or(h).trim().to_string())
+}
+
+/// The server name of a TLS ClientHello (RFC 8446 4.1.2, RFC 6066 3).
+fn sni(b: &[u8]) -> Option<String> {
+    let u16at = |i: usize| -> Option<usize> {
+        Some(((*b.get(i)? as usize) << 8) | *b.get(i + 1)? as usize)
+    };
+    // record header (5), handshake header (4), version (2), random (32)
+    let mut i = 5 + 4 + 2 + 32;
+    i += 1 + *b.get(i)? as usize; // session id
+    i += 2 + u16at(i)?; // cipher suites
+    i += 1 + *b.get(i)? as usize; // compression methods
+    let end = i + 2 + u16at(i)?;
+    i += 2;
+    while i + 4 <= end.min(b.len()) {
+        let (kind, len) = (u16at(i)?, u16at(i + 2)?);
+        if kind == 0 {
+            // list length (2), name type (1), name length (2), name
+            let n = u16at(i + 4 + 3)?;
+            let start = i + 4 + 5;
+            return b
+                .get(start..start + n)
+                .map(|s| String::from_utf8_lossy(s).into_owned());
+        }
+        i += 4 + len;
+    }
+    None
 }

@@ -31,12 +31,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The routes this server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
+pub enum Route {
     Proxy,
     OAuth,
 }
 
 impl Route {
+    /// Every route this server answers, by FDK's name. The app client reads the list (through
+    /// `/_fdk-emu/app/config.json`) to tell "not served yet" from FDK's "Route not allowed".
+    pub const ALL: [Route; 2] = [Route::Proxy, Route::OAuth];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Route::Proxy => "proxy",
+            Route::OAuth => "oauth",
+        }
+    }
+
     /// The route a call asks for; `None` for a route this server does not know, a missing
     /// header, or a method other than POST.
     fn of(req: &HttpRequest) -> Option<Route> {
@@ -44,13 +55,9 @@ impl Route {
             return None;
         }
         let name = req.headers().get("mkp-route")?.to_str().ok()?.trim();
-        if name.eq_ignore_ascii_case("proxy") {
-            Some(Route::Proxy)
-        } else if name.eq_ignore_ascii_case("oauth") {
-            Some(Route::OAuth)
-        } else {
-            None
-        }
+        Route::ALL
+            .into_iter()
+            .find(|r| name.eq_ignore_ascii_case(r.name()))
     }
 }
 
