@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod invoke;
+pub mod net;
 pub mod oauth;
 pub mod server;
 pub mod store;
