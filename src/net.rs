@@ -67,10 +67,21 @@ pub fn token_client() -> reqwest::Result<reqwest::Client> {
 /// A pooled connection is driven by a task on the runtime that opened it, so a server gives
 /// each of its worker threads a client of its own (see `Invoker::for_worker`).
 #[derive(Clone)]
-pub struct Client(hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>);
+pub struct Client(Backend);
+
+/// For the same-run benchmark of issue 10 only: both stacks behind one type, chosen by
+/// `FDK_EMU_BENCH_CLIENT=reqwest` at start. One of them goes once it is measured.
+#[derive(Clone)]
+enum Backend {
+    Hyper(hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+    Reqwest(reqwest::Client),
+}
 
 impl Client {
     pub fn new(connect_timeout: Duration) -> Client {
+        if std::env::var_os("FDK_EMU_BENCH_CLIENT").is_some_and(|v| v == "reqwest") {
+            return Client(Backend::Reqwest(reqwest_client(connect_timeout)));
+        }
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -84,7 +95,7 @@ impl Client {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE)
             .build(https);
-        Client(client)
+        Client(Backend::Hyper(client))
     }
 
     /// One attempt: connect, send, follow GET redirects, read the whole body, all within
@@ -95,63 +106,168 @@ impl Client {
         timeout: Duration,
         limit: Option<usize>,
     ) -> Result<Answer, NetError> {
-        match tokio::time::timeout(timeout, self.exchange(p, limit)).await {
+        let exchange = async {
+            match &self.0 {
+                Backend::Hyper(c) => exchange_hyper(c, p, limit).await,
+                Backend::Reqwest(c) => exchange_reqwest(c, p, limit).await,
+            }
+        };
+        match tokio::time::timeout(timeout, exchange).await {
             Ok(r) => r,
             Err(_) => Err(NetError::Timeout),
         }
     }
+}
 
-    async fn exchange(&self, p: &Prepared, limit: Option<usize>) -> Result<Answer, NetError> {
-        let mut uri = p.uri.clone();
-        let mut headers = p.headers.clone();
-        let mut redirects = 0;
-        let resp = loop {
-            let mut req = http::Request::new(Full::new(p.body.clone().unwrap_or_default()));
-            *req.method_mut() = p.method.clone();
-            *req.uri_mut() = uri.clone();
-            *req.headers_mut() = headers.clone();
-            let resp = self.0.request(req).await.map_err(|e| classify(&e))?;
-            match redirect_target(&p.method, &uri, &resp) {
-                Some(next) if redirects < MAX_REDIRECTS => {
-                    redirects += 1;
-                    // Host named the previous target; the client sets the new one.
-                    headers.remove(header::HOST);
-                    if next.host() != uri.host() {
-                        // Credentials meant for one host are not handed to another.
-                        headers.remove(header::AUTHORIZATION);
-                        headers.remove(header::COOKIE);
-                        headers.remove(header::PROXY_AUTHORIZATION);
-                    }
-                    uri = next;
+/// reqwest as the invokeTemplate path needs it: no redirects of its own (they are followed
+/// here, as FDK's library does), no decompression, no proxy from the environment.
+fn reqwest_client(connect_timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls_config())
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .no_gzip()
+        .tcp_nodelay(true)
+        .connect_timeout(connect_timeout)
+        .pool_idle_timeout(POOL_IDLE)
+        .build()
+        // Fails only for a TLS configuration of another rustls version than reqwest's.
+        .unwrap_or_else(|e| unreachable!("reqwest takes our rustls configuration: {e}"))
+}
+
+async fn exchange_hyper(
+    client: &hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    p: &Prepared,
+    limit: Option<usize>,
+) -> Result<Answer, NetError> {
+    let mut uri = p.uri.clone();
+    let mut headers = p.headers.clone();
+    let mut redirects = 0;
+    let resp = loop {
+        let mut req = http::Request::new(Full::new(p.body.clone().unwrap_or_default()));
+        *req.method_mut() = p.method.clone();
+        *req.uri_mut() = uri.clone();
+        *req.headers_mut() = headers.clone();
+        let resp = client.request(req).await.map_err(|e| classify(&e))?;
+        match redirect_target(&p.method, &uri, &resp) {
+            Some(next) if redirects < MAX_REDIRECTS => {
+                redirects += 1;
+                // Host named the previous target; the client sets the new one.
+                headers.remove(header::HOST);
+                if next.host() != uri.host() {
+                    // Credentials meant for one host are not handed to another.
+                    headers.remove(header::AUTHORIZATION);
+                    headers.remove(header::COOKIE);
+                    headers.remove(header::PROXY_AUTHORIZATION);
                 }
-                _ => break resp,
+                uri = next;
             }
-        };
-        let status = resp.status().as_u16();
-        let out_headers = joined_headers(resp.headers());
-        let declared = declared_length(resp.headers());
-        if let (Some(limit), Some(len)) = (limit, declared)
-            && len > limit as u64
-        {
+            _ => break resp,
+        }
+    };
+    let status = resp.status().as_u16();
+    let out_headers = joined_headers(resp.headers());
+    let declared = declared_length(resp.headers());
+    if let (Some(limit), Some(len)) = (limit, declared)
+        && len > limit as u64
+    {
+        return Err(NetError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+    let mut incoming = resp.into_body();
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(|e| classify(&e))?;
+        if let Ok(chunk) = frame.into_data() {
+            if limit.is_some_and(|l| body.len() + chunk.len() > l) {
+                return Err(NetError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+    Ok(Answer {
+        status,
+        headers: out_headers,
+        body,
+    })
+}
+
+async fn exchange_reqwest(
+    client: &reqwest::Client,
+    p: &Prepared,
+    limit: Option<usize>,
+) -> Result<Answer, NetError> {
+    let mut url = Url::parse(&p.url).map_err(|e| NetError::Other(format!("bad URL: {e}")))?;
+    let mut headers = p.headers.clone();
+    let mut redirects = 0;
+    let mut resp = loop {
+        let mut req = reqwest::Request::new(p.method.clone(), url.clone());
+        *req.headers_mut() = headers.clone();
+        *req.body_mut() = Some(reqwest::Body::from(p.body.clone().unwrap_or_default()));
+        let resp = client
+            .execute(req)
+            .await
+            .map_err(|e| classify_reqwest(&e))?;
+        match redirect_url(&p.method, &url, resp.status(), resp.headers()) {
+            Some(next) if redirects < MAX_REDIRECTS => {
+                redirects += 1;
+                headers.remove(header::HOST);
+                if next.host_str() != url.host_str() {
+                    headers.remove(header::AUTHORIZATION);
+                    headers.remove(header::COOKIE);
+                    headers.remove(header::PROXY_AUTHORIZATION);
+                }
+                url = next;
+            }
+            _ => break resp,
+        }
+    };
+    let status = resp.status().as_u16();
+    let out_headers = joined_headers(resp.headers());
+    let declared = declared_length(resp.headers());
+    if let (Some(limit), Some(len)) = (limit, declared)
+        && len > limit as u64
+    {
+        return Err(NetError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+    while let Some(chunk) = resp.chunk().await.map_err(|e| classify_reqwest(&e))? {
+        if limit.is_some_and(|l| body.len() + chunk.len() > l) {
             return Err(NetError::TooLarge);
         }
-        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
-        let mut incoming = resp.into_body();
-        while let Some(frame) = incoming.frame().await {
-            let frame = frame.map_err(|e| classify(&e))?;
-            if let Ok(chunk) = frame.into_data() {
-                if limit.is_some_and(|l| body.len() + chunk.len() > l) {
-                    return Err(NetError::TooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-        }
-        Ok(Answer {
-            status,
-            headers: out_headers,
-            body,
-        })
+        body.extend_from_slice(&chunk);
     }
+    Ok(Answer {
+        status,
+        headers: out_headers,
+        body,
+    })
+}
+
+/// reqwest's own words ("error sending request for url (…)") repeat the URL, which the
+/// caller names already: what it wraps is classified.
+fn classify_reqwest(e: &reqwest::Error) -> NetError {
+    match std::error::Error::source(e) {
+        Some(inner) => classify(inner),
+        None => classify(e),
+    }
+}
+
+/// Where a redirect answer points, for the methods FDK's HTTP library follows (GET, HEAD).
+fn redirect_url(
+    method: &Method,
+    current: &Url,
+    status: http::StatusCode,
+    headers: &HeaderMap,
+) -> Option<Url> {
+    if !matches!(*method, Method::GET | Method::HEAD) || !status.is_redirection() {
+        return None;
+    }
+    let location = headers.get(header::LOCATION)?.to_str().ok()?;
+    let next = current.join(location).ok()?;
+    if !matches!(next.scheme(), "http" | "https") {
+        return None;
+    }
+    Some(next)
 }
 
 /// A request ready to go out: everything rendered.
