@@ -6,13 +6,17 @@
 //! go out through here, so a failure is named the same way whichever of them met it, and the
 //! trusted roots are the same for both.
 //!
-//! The client of `invokeTemplate` is hyper-util's pooled client with rustls, used directly
-//! rather than through reqwest: reqwest parsed each request's URL twice more (once for its
-//! redirect policy) and wrapped every call in layers this path does not use (cookies,
-//! decompression, proxies). Together that was a quarter of the instructions of a proxied call
-//! (callgrind), and the added latency of `invokeTemplate` is mostly CPU
-//! (`scripts/bench-proxy`). The token endpoint is called through reqwest
-//! ([`token_client`]), a few times an hour, where its conveniences cost nothing that shows.
+//! Two clients, one stack: the project's design names reqwest as the HTTP client, and the
+//! OAuth token endpoint is called through it ([`token_client`]), a few times an hour, where
+//! its conveniences cost nothing that shows. `invokeTemplate` keeps hyper-util's pooled
+//! client ([`Client`]), which reqwest itself is built on: measured in one run against a
+//! reqwest path with the same semantics (issue 10, 60 interleaved rounds of
+//! `scripts/bench-net-ab` at commit b7d7d9b), reqwest added a median 26 us to the p50 of a
+//! proxied call at 1 connection, kept 85 % of the requests/s at 16 connections, and cost
+//! 17 us more CPU per call (78 against 64 us at 16 connections), past the issue's bounds of
+//! 10 us and 10 %.
+//! reqwest also adds `Accept: */*` to every request that has none, which FDK does not.
+//! Both clients share the TLS configuration and the error classifier below.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -67,21 +71,10 @@ pub fn token_client() -> reqwest::Result<reqwest::Client> {
 /// A pooled connection is driven by a task on the runtime that opened it, so a server gives
 /// each of its worker threads a client of its own (see `Invoker::for_worker`).
 #[derive(Clone)]
-pub struct Client(Backend);
-
-/// For the same-run benchmark of issue 10 only: both stacks behind one type, chosen by
-/// `FDK_EMU_BENCH_CLIENT=reqwest` at start. One of them goes once it is measured.
-#[derive(Clone)]
-enum Backend {
-    Hyper(hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
-    Reqwest(reqwest::Client),
-}
+pub struct Client(hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>);
 
 impl Client {
     pub fn new(connect_timeout: Duration) -> Client {
-        if std::env::var_os("FDK_EMU_BENCH_CLIENT").is_some_and(|v| v == "reqwest") {
-            return Client(Backend::Reqwest(reqwest_client(connect_timeout)));
-        }
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -95,7 +88,7 @@ impl Client {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE)
             .build(https);
-        Client(Backend::Hyper(client))
+        Client(client)
     }
 
     /// One attempt: connect, send, follow GET redirects, read the whole body, all within
@@ -106,168 +99,63 @@ impl Client {
         timeout: Duration,
         limit: Option<usize>,
     ) -> Result<Answer, NetError> {
-        let exchange = async {
-            match &self.0 {
-                Backend::Hyper(c) => exchange_hyper(c, p, limit).await,
-                Backend::Reqwest(c) => exchange_reqwest(c, p, limit).await,
-            }
-        };
-        match tokio::time::timeout(timeout, exchange).await {
+        match tokio::time::timeout(timeout, self.exchange(p, limit)).await {
             Ok(r) => r,
             Err(_) => Err(NetError::Timeout),
         }
     }
-}
 
-/// reqwest as the invokeTemplate path needs it: no redirects of its own (they are followed
-/// here, as FDK's library does), no decompression, no proxy from the environment.
-fn reqwest_client(connect_timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls_config())
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .no_gzip()
-        .tcp_nodelay(true)
-        .connect_timeout(connect_timeout)
-        .pool_idle_timeout(POOL_IDLE)
-        .build()
-        // Fails only for a TLS configuration of another rustls version than reqwest's.
-        .unwrap_or_else(|e| unreachable!("reqwest takes our rustls configuration: {e}"))
-}
-
-async fn exchange_hyper(
-    client: &hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
-    p: &Prepared,
-    limit: Option<usize>,
-) -> Result<Answer, NetError> {
-    let mut uri = p.uri.clone();
-    let mut headers = p.headers.clone();
-    let mut redirects = 0;
-    let resp = loop {
-        let mut req = http::Request::new(Full::new(p.body.clone().unwrap_or_default()));
-        *req.method_mut() = p.method.clone();
-        *req.uri_mut() = uri.clone();
-        *req.headers_mut() = headers.clone();
-        let resp = client.request(req).await.map_err(|e| classify(&e))?;
-        match redirect_target(&p.method, &uri, &resp) {
-            Some(next) if redirects < MAX_REDIRECTS => {
-                redirects += 1;
-                // Host named the previous target; the client sets the new one.
-                headers.remove(header::HOST);
-                if next.host() != uri.host() {
-                    // Credentials meant for one host are not handed to another.
-                    headers.remove(header::AUTHORIZATION);
-                    headers.remove(header::COOKIE);
-                    headers.remove(header::PROXY_AUTHORIZATION);
+    async fn exchange(&self, p: &Prepared, limit: Option<usize>) -> Result<Answer, NetError> {
+        let mut uri = p.uri.clone();
+        let mut headers = p.headers.clone();
+        let mut redirects = 0;
+        let resp = loop {
+            let mut req = http::Request::new(Full::new(p.body.clone().unwrap_or_default()));
+            *req.method_mut() = p.method.clone();
+            *req.uri_mut() = uri.clone();
+            *req.headers_mut() = headers.clone();
+            let resp = self.0.request(req).await.map_err(|e| classify(&e))?;
+            match redirect_target(&p.method, &uri, &resp) {
+                Some(next) if redirects < MAX_REDIRECTS => {
+                    redirects += 1;
+                    // Host named the previous target; the client sets the new one.
+                    headers.remove(header::HOST);
+                    if next.host() != uri.host() {
+                        // Credentials meant for one host are not handed to another.
+                        headers.remove(header::AUTHORIZATION);
+                        headers.remove(header::COOKIE);
+                        headers.remove(header::PROXY_AUTHORIZATION);
+                    }
+                    uri = next;
                 }
-                uri = next;
+                _ => break resp,
             }
-            _ => break resp,
-        }
-    };
-    let status = resp.status().as_u16();
-    let out_headers = joined_headers(resp.headers());
-    let declared = declared_length(resp.headers());
-    if let (Some(limit), Some(len)) = (limit, declared)
-        && len > limit as u64
-    {
-        return Err(NetError::TooLarge);
-    }
-    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
-    let mut incoming = resp.into_body();
-    while let Some(frame) = incoming.frame().await {
-        let frame = frame.map_err(|e| classify(&e))?;
-        if let Ok(chunk) = frame.into_data() {
-            if limit.is_some_and(|l| body.len() + chunk.len() > l) {
-                return Err(NetError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
-    }
-    Ok(Answer {
-        status,
-        headers: out_headers,
-        body,
-    })
-}
-
-async fn exchange_reqwest(
-    client: &reqwest::Client,
-    p: &Prepared,
-    limit: Option<usize>,
-) -> Result<Answer, NetError> {
-    let mut url = Url::parse(&p.url).map_err(|e| NetError::Other(format!("bad URL: {e}")))?;
-    let mut headers = p.headers.clone();
-    let mut redirects = 0;
-    let mut resp = loop {
-        let mut req = reqwest::Request::new(p.method.clone(), url.clone());
-        *req.headers_mut() = headers.clone();
-        *req.body_mut() = Some(reqwest::Body::from(p.body.clone().unwrap_or_default()));
-        let resp = client
-            .execute(req)
-            .await
-            .map_err(|e| classify_reqwest(&e))?;
-        match redirect_url(&p.method, &url, resp.status(), resp.headers()) {
-            Some(next) if redirects < MAX_REDIRECTS => {
-                redirects += 1;
-                headers.remove(header::HOST);
-                if next.host_str() != url.host_str() {
-                    headers.remove(header::AUTHORIZATION);
-                    headers.remove(header::COOKIE);
-                    headers.remove(header::PROXY_AUTHORIZATION);
-                }
-                url = next;
-            }
-            _ => break resp,
-        }
-    };
-    let status = resp.status().as_u16();
-    let out_headers = joined_headers(resp.headers());
-    let declared = declared_length(resp.headers());
-    if let (Some(limit), Some(len)) = (limit, declared)
-        && len > limit as u64
-    {
-        return Err(NetError::TooLarge);
-    }
-    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
-    while let Some(chunk) = resp.chunk().await.map_err(|e| classify_reqwest(&e))? {
-        if limit.is_some_and(|l| body.len() + chunk.len() > l) {
+        };
+        let status = resp.status().as_u16();
+        let out_headers = joined_headers(resp.headers());
+        let declared = declared_length(resp.headers());
+        if let (Some(limit), Some(len)) = (limit, declared)
+            && len > limit as u64
+        {
             return Err(NetError::TooLarge);
         }
-        body.extend_from_slice(&chunk);
+        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+        let mut incoming = resp.into_body();
+        while let Some(frame) = incoming.frame().await {
+            let frame = frame.map_err(|e| classify(&e))?;
+            if let Ok(chunk) = frame.into_data() {
+                if limit.is_some_and(|l| body.len() + chunk.len() > l) {
+                    return Err(NetError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok(Answer {
+            status,
+            headers: out_headers,
+            body,
+        })
     }
-    Ok(Answer {
-        status,
-        headers: out_headers,
-        body,
-    })
-}
-
-/// reqwest's own words ("error sending request for url (…)") repeat the URL, which the
-/// caller names already: what it wraps is classified.
-fn classify_reqwest(e: &reqwest::Error) -> NetError {
-    match std::error::Error::source(e) {
-        Some(inner) => classify(inner),
-        None => classify(e),
-    }
-}
-
-/// Where a redirect answer points, for the methods FDK's HTTP library follows (GET, HEAD).
-fn redirect_url(
-    method: &Method,
-    current: &Url,
-    status: http::StatusCode,
-    headers: &HeaderMap,
-) -> Option<Url> {
-    if !matches!(*method, Method::GET | Method::HEAD) || !status.is_redirection() {
-        return None;
-    }
-    let location = headers.get(header::LOCATION)?.to_str().ok()?;
-    let next = current.join(location).ok()?;
-    if !matches!(next.scheme(), "http" | "https") {
-        return None;
-    }
-    Some(next)
 }
 
 /// A request ready to go out: everything rendered.
