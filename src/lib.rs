@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod invoke;
+pub mod net;
 pub mod oauth;
 pub mod server;
 pub mod snapshot;

@@ -2,9 +2,9 @@
 //! answer with FDK's envelope.
 //!
 //! The pieces: [`compile`] parses each template's strings once per app snapshot; [`target`]
-//! applies FDK's host rules and the `--upstream` overrides; [`send`] owns the network part
-//! (a keep-alive client per server worker, per-attempt timeout, retries, redirects, the
-//! response size limit); [`error`] names every failure and its envelope status; [`rate`] is
+//! applies FDK's host rules and the `--upstream` overrides; [`send`] is FDK's retry rule
+//! around one attempt of [`crate::net`] (a keep-alive client per server worker, per-attempt
+//! timeout, redirects, the response size limit); [`error`] names every failure and its envelope status; [`rate`] is
 //! the production rate limit; [`mask`] hides secrets in what is printed. What
 //! the server knows and this module needs (stored iparams, system settings, OAuth tokens)
 //! comes through the [`Sources`] trait, so the module is tested without a store.
@@ -26,12 +26,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::web::Bytes;
-use hyper::header::{HeaderMap, HeaderValue};
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::app::{App, TokenType};
 use crate::config::Config;
+use crate::net::{self, NetError, Prepared};
 use compile::{Cache, Compiled, OAuthUse};
 pub use envelope::{Envelope, ErrorSource};
 pub use error::{ALLOWED_CONTENT_TYPES, InvokeError};
@@ -39,7 +40,6 @@ use error::{allowed_content_type, token_error};
 use mask::Masker;
 use rate::RateLimiter;
 pub use request::{BadRequest, InvokeRequest};
-use send::{NetError, Prepared};
 pub use target::Upstreams;
 
 /// The production limit on the size of a response.
@@ -150,7 +150,7 @@ impl Outcome {
 /// calls and each connection is driven by the thread whose calls use it.
 #[derive(Clone)]
 pub struct Invoker {
-    client: send::HttpClient,
+    client: net::Client,
     shared: Arc<InvokerShared>,
 }
 
@@ -177,20 +177,20 @@ impl Invoker {
             cache: Cache::default(),
         };
         Invoker {
-            client: send::HttpClient::new(shared.timeout),
+            client: net::Client::new(shared.timeout),
             shared: Arc::new(shared),
         }
     }
 
     /// The invoker for one server worker thread: same limiter and templates, its own client.
     ///
-    /// A pooled connection is driven by a task on the runtime that opened it. actix runs one
-    /// single-threaded runtime per worker, so with one client for the whole server a call on
+    /// A pooled connection is driven by a task on the runtime that opened it. The server runs
+    /// one single-threaded runtime per worker, so with one client for the whole server a call on
     /// worker A often went out through a connection driven by worker B: two thread wake-ups
     /// per call, which cost more than the rest of the proxying (`scripts/bench-proxy`).
     pub fn for_worker(&self) -> Invoker {
         Invoker {
-            client: send::HttpClient::new(self.shared.timeout),
+            client: net::Client::new(self.shared.timeout),
             shared: self.shared.clone(),
         }
     }
@@ -359,7 +359,7 @@ impl Invoker {
         r.map_err(|p| (token_error(&t.name, p), 0))
     }
 
-    async fn send(&self, t: &Compiled, p: &Prepared) -> (Result<send::Answer, NetError>, u32) {
+    async fn send(&self, t: &Compiled, p: &Prepared) -> (Result<net::Answer, NetError>, u32) {
         send::send_with_retries(
             &self.client,
             p,
@@ -440,7 +440,7 @@ impl Invoker {
             })?;
             headers.append(name.clone(), v);
         }
-        let uri = hyper::Uri::try_from(url.as_str()).map_err(|e| InvokeError::Url {
+        let uri = http::Uri::try_from(url.as_str()).map_err(|e| InvokeError::Url {
             template: t.name.clone(),
             error: target::UrlError::Unparsable {
                 url: url.clone(),
@@ -451,7 +451,7 @@ impl Invoker {
         if let Some(authority) = uri.authority().filter(|a| !a.as_str().contains('@'))
             && let Ok(host) = HeaderValue::from_str(authority.as_str())
         {
-            headers.entry(hyper::header::HOST).or_insert(host);
+            headers.entry(http::header::HOST).or_insert(host);
         }
         Ok(Prepared {
             method: t.method.clone(),

@@ -288,7 +288,7 @@ fn transport_error(url: &str, endpoint: &Endpoint, e: &reqwest::Error) -> Endpoi
         }
     } else {
         // Named as invokeTemplate names them: DNS, refused, TLS, or the whole chain.
-        use crate::invoke::send::{NetError, classify};
+        use crate::net::{NetError, classify};
         let detail = match classify(e) {
             NetError::Dns(d) => format!("its host name did not resolve: {d}"),
             NetError::Refused => "connection refused: nothing listens at that address".into(),

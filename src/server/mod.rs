@@ -93,10 +93,7 @@ pub async fn serve(
     let data = web::Data::from(shared.clone());
     // The OAuth client (token endpoints): it pools connections to the providers. Templates go
     // out through the per-worker clients of the invoker below.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(std::io::Error::other)?;
+    let http = crate::net::token_client().map_err(std::io::Error::other)?;
     let tokens = web::Data::new(crate::oauth::TokenManager::new(
         store.clone(),
         shared.config.clone(),
