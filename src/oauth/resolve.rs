@@ -1,6 +1,7 @@
 //! One integration as it is used at this moment: `oauth_config.json` rendered with the
 //! integration's stored `oauth_iparams`, the client ID and secret from the setup page when
-//! entered there, and URLs checked.
+//! entered there, URLs checked and routed by the host overrides (`--upstream`), like the
+//! app's requests.
 //!
 //! Resolved afresh for every handshake and refresh (a few microseconds), so edits to the file
 //! and to the setup pages apply at once, unlike FDK, which caches the file until a restart.
@@ -169,8 +170,8 @@ pub async fn resolve(
             fix_url,
         });
     }
-    let authorize_url = parse_url(name, "authorize_url", &integration.authorize_url, config)?;
-    let token_url = parse_url(name, "token_url", &integration.token_url, config)?;
+    let (authorize_url, _) = parse_url(name, "authorize_url", &integration.authorize_url, config)?;
+    let (token_url, token_host) = parse_url(name, "token_url", &integration.token_url, config)?;
     Ok(Resolved {
         name: name.to_string(),
         display_name: integration.display_name.clone(),
@@ -182,18 +183,21 @@ pub async fn resolve(
             client_id,
             client_secret,
             headers: authorize::custom_headers(&integration.options),
+            host: token_host,
             timeout: config.request_timeout,
         },
         options: integration.options,
     })
 }
 
+/// A URL of the file, checked, and routed when its host is overridden; with the `Host`
+/// header to send there.
 fn parse_url(
     name: &str,
     field: &'static str,
     value: &str,
     config: &Config,
-) -> Result<url::Url, ResolveError> {
+) -> Result<(url::Url, Option<String>), ResolveError> {
     let value = config.demo_url(value.trim());
     let bad = |reason: String| ResolveError::BadUrl {
         name: name.to_string(),
@@ -207,7 +211,10 @@ fn parse_url(
             "it must start with https:// (or http:// for a local provider)".into(),
         ));
     }
-    Ok(url)
+    Ok(match config.route(&url) {
+        Some(routed) => (routed.url, routed.host),
+        None => (url, None),
+    })
 }
 
 /// Percent-encodes a query value.
