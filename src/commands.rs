@@ -31,6 +31,7 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
     };
     let opts = validate::Options {
         config_only: args.config_only,
+        ..Default::default()
     };
     let report = validate::validate(&loaded, &opts);
     match args.format {
@@ -72,7 +73,13 @@ fn init_logging() {
 fn run_cmd(args: &RunArgs) -> ExitCode {
     init_logging();
     let root: PathBuf = args.app.app_dir.clone();
-    let (loaded, report) = match snapshot::load_and_validate(&root) {
+    // Hints name the setup pages at the port asked for (a free one, `--port 0`, is known
+    // only once bound, after validation: then they name the default).
+    let opts = validate::Options {
+        port: (args.port != 0).then_some(args.port),
+        ..Default::default()
+    };
+    let (loaded, report) = match snapshot::load_and_validate(&root, &opts) {
         Ok(pair) => pair,
         Err(e) => {
             eprintln!("error: {e}");
@@ -118,7 +125,7 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
-    let snapshot = Arc::new(Snapshot::new(loaded.app, report));
+    let snapshot = Arc::new(Snapshot::new(loaded.app, report).validated_with(opts));
     let shared = Arc::new(Shared::new(config, snapshot.clone()));
     let system = actix_web::rt::System::new();
     let ready = {
