@@ -599,3 +599,140 @@ async fn iparams_json_change_events_run_the_apps_handlers() {
     assert!(!fetched.to_string().contains("EVENT-KEY-1"));
     b.close().await;
 }
+
+/// Opens `store` of `app` with the test key (the server must not be running, or be done
+/// writing).
+fn open_store(app: &std::path::Path) -> fdk_emu::store::Store {
+    std::fs::create_dir_all(app.join(".fdk")).expect(".fdk");
+    fdk_emu::store::Store::open_with_key(
+        &app.join(".fdk").join("localstore.sqlite"),
+        fdk_emu::store::crypto::parse_hex_key(common::TEST_KEY).expect("key"),
+    )
+    .expect("open store")
+}
+
+/// With `"client_id": "<%= oauth_iparams.client_id %>"` the credentials are asked once, on the
+/// OAuth parameters page, and what is entered there is what the handshake uses (not an older
+/// value of the client page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_from_oauth_iparams_are_asked_once() {
+    let (_tmp, app) = copy_app("valid-v3");
+    {
+        let store = open_store(&app);
+        store
+            .set_system_settings(serde_json::json!({
+                "subscribed_modules": ["support_ticket"],
+                "endpoint_urls": {"support_ticket": "https://acme.freshdesk.com"}
+            }))
+            .await
+            .expect("settings");
+        store
+            .set_credentials(
+                "github",
+                &fdk_emu::store::Credentials {
+                    client_id: "stale-page-client".into(),
+                    client_secret: "stale-page-secret".into(),
+                },
+            )
+            .await
+            .expect("credentials");
+    }
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("credentials_once").await;
+    b.goto(&server.url("/custom_configs")).await;
+    assert_eq!(b.path().await, "/oauth_iparams?integration=github");
+    let nav = b
+        .client
+        .execute(
+            "return Array.prototype.map.call(document.querySelectorAll('nav .step a'), function (a) { return a.getAttribute('href'); });",
+            vec![],
+        )
+        .await
+        .expect("nav");
+    assert!(
+        !nav.to_string().contains("/oauth_configs"),
+        "no separate client step: {nav}"
+    );
+    fill(&b, "#f-client-id", "iparam-client").await;
+    fill(&b, "#f-client-secret", "IPARAM-SECRET-9").await;
+    fill(&b, "#f-org", "acme").await;
+    b.screenshot("01-parameters").await;
+    submit(&b).await;
+    b.wait_js(
+        "location.pathname === '/custom_configs/authorize'",
+        Duration::from_secs(10),
+    )
+    .await;
+    // The client page says where the credentials are entered instead of asking again.
+    b.goto(&server.url("/oauth_configs?integration=github"))
+        .await;
+    let page = b.client.source().await.expect("source");
+    assert!(
+        page.contains("oauth_iparams") && page.contains("/oauth_iparams?integration=github"),
+        "{page}"
+    );
+    assert!(b.client.find(Locator::Css("#f-client-id")).await.is_err());
+    b.screenshot("02-client-page").await;
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(server.url("/auth/index?integration=github"))
+        .send()
+        .await
+        .expect("auth index");
+    assert_eq!(r.status(), 302);
+    let to = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(to.contains("client_id=iparam-client"), "{to}");
+    b.close().await;
+}
+
+/// Placeholder client credentials (`YOUR_CLIENT_ID`, `<client_id>`) do not count as entered:
+/// the client step stays to do, and its page says why instead of pre-filling the placeholder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placeholder_credentials_are_not_a_done_client_step() {
+    let (_tmp, app) = copy_app("oauth-placeholders");
+    {
+        let store = open_store(&app);
+        store
+            .set_system_settings(serde_json::json!({
+                "subscribed_modules": ["support_ticket"],
+                "endpoint_urls": {"support_ticket": "https://acme.freshdesk.com"}
+            }))
+            .await
+            .expect("settings");
+    }
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("placeholder_credentials").await;
+    b.goto(&server.url("/custom_configs")).await;
+    assert_eq!(b.path().await, "/oauth_configs?integration=asana");
+    let warning = text(&b, ".notice.warning").await;
+    assert!(
+        warning.contains("YOUR_CLIENT_ID") && warning.contains("placeholder"),
+        "{warning}"
+    );
+    assert_eq!(value(&b, "#f-client-id").await.as_deref(), Some(""));
+    b.screenshot("01-asana").await;
+    b.goto(&server.url("/oauth_configs?integration=github"))
+        .await;
+    assert!(text(&b, ".notice.warning").await.contains("<client_id>"));
+    let status: serde_json::Value = reqwest::get(server.url("/api/status"))
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    for id in ["oauth_config:asana", "oauth_config:github"] {
+        let step = status["setup"]["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["id"] == id).cloned())
+            .unwrap_or_default();
+        assert_eq!(step["state"], "todo", "{id}: {step}");
+    }
+    b.close().await;
+}

@@ -582,3 +582,30 @@ async fn config_assets_are_served_and_confined() {
         assert_eq!(get(refused).await, 404, "{refused}");
     }
 }
+
+
+/// `/api/status` names the OAuth steps `oauth_config` and `oauth_iparams`, as the pages do.
+#[tokio::test]
+async fn status_names_the_oauth_steps_as_the_pages_do() {
+    let (_tmp, app) = copy_app("oauth-params");
+    let server = Server::start(&app, &[]);
+    let status: Value = client()
+        .get(server.url("/api/status"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    let kinds: Vec<&str> = status["setup"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["oauth_config", "oauth_iparams", "authorize"],
+        "{status}"
+    );
+}

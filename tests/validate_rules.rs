@@ -730,6 +730,25 @@ fn excerpts_blot_out_client_secrets() {
     );
 }
 
+/// Placeholder client credentials are warned about where they are written.
+#[test]
+fn placeholder_credentials_are_warned_about() {
+    let c = Checked::run("oauth-placeholders");
+    c.at(
+        "warning",
+        "oauth-credentials-placeholder",
+        "config/oauth_config.json",
+        Some("\"YOUR_CLIENT_ID\""),
+    )
+    .at(
+        "warning",
+        "oauth-credentials-placeholder",
+        "config/oauth_config.json",
+        Some("\"<client_id>\""),
+    )
+    .says("oauth-credentials-placeholder", "placeholder");
+    assert_eq!(c.report["errors"], 0, "{}", pretty(&c.report));
+}
 
 /// An icon written with a leading slash is found under app/, as the platform finds it.
 #[test]

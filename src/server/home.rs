@@ -5,6 +5,8 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
+use serde_json::{Value, json};
+
 use super::Shared;
 use super::pages::escape_html as esc;
 use super::pages::progress::{StepState, encode as enc};
@@ -73,9 +75,11 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
     }
     h.push_str("<p>Details: <a href=\"/api/status\">/api/status</a></p></section>");
 
-    h.push_str("<section id=\"setup\" class=\"card\"><h2>Setup</h2><ol>");
+    h.push_str("<section id=\"setup\" class=\"card\"><h2>Setup</h2>");
     match setup_progress(&app, &store).await {
+        Ok(progress) if progress.steps.is_empty() => h.push_str("<p>Nothing to set up.</p>"),
         Ok(progress) => {
+            h.push_str("<ol>");
             for step in &progress.steps {
                 let done = step.state == StepState::Done;
                 h.push_str(&format!(
@@ -90,16 +94,17 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
                         .unwrap_or_default()
                 ));
             }
-            if progress.steps.is_empty() {
-                h.push_str("<li>Nothing to set up.</li>");
-            }
+            h.push_str("</ol>");
         }
         Err(e) => h.push_str(&format!(
-            "<li class=\"bad\">The store cannot be read: {}</li>",
+            "<p class=\"bad\">The store cannot be read: {}</p>",
             esc(&e.to_string())
         )),
     }
-    h.push_str("</ol></section>");
+    h.push_str("</section>");
+    if let Some(panel) = agent_integrations(&app, &store).await {
+        h.push_str(&panel);
+    }
 
     h.push_str("<section id=\"locations\" class=\"card\"><h2>Locations</h2>");
     if app.manifest.locations.is_empty() {
@@ -129,4 +134,43 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(h)
+}
+
+/// The panel of agent-level integrations, each with an Authorize button
+/// (`assets/pages/home_agent_integrations.hbs`), when the app has any.
+async fn agent_integrations(app: &crate::app::App, store: &Store) -> Option<String> {
+    let mut list = Vec::new();
+    for i in app
+        .oauth
+        .iter()
+        .flat_map(|o| o.integrations.values())
+        .filter(|i| i.is_agent())
+    {
+        // Required parameters not entered yet: the handshake would stop at them.
+        let entered = store.oauth_iparams(&i.name).await.ok().flatten();
+        let needs_setup = i.oauth_iparams.values().any(|p| {
+            let value = entered.as_ref().and_then(|e| e.get(&p.name));
+            p.required && value.is_none_or(|v| v.as_str().is_some_and(|s| s.trim().is_empty()))
+        });
+        list.push(json!({
+            "name": i.name,
+            "display_name": i.display_name,
+            "needs_setup": needs_setup,
+            "setup_url": format!("/oauth_iparams?integration={}", enc(&i.name)),
+        }));
+    }
+    if list.is_empty() {
+        return None;
+    }
+    let data: Value = json!({"app": app.name, "integrations": list});
+    match super::render::render("home_agent_integrations", &data) {
+        Ok(html) => Some(html),
+        Err(e) => {
+            tracing::error!("the agent integrations panel cannot be rendered: {e}");
+            Some(format!(
+                "<section class=\"card\"><p class=\"bad\">The agent integrations panel could not be rendered: {}</p></section>",
+                esc(&e.to_string())
+            ))
+        }
+    }
 }

@@ -85,6 +85,7 @@ pub const RULES: &[(&str, Severity)] = &[
     ("secure-iparam-placement", Severity::Warning),
     ("oauth-mandatory-keys", Severity::Error),
     ("oauth-credentials-empty", Severity::Warning),
+    ("oauth-credentials-placeholder", Severity::Warning),
     ("oauth-integrations-platform", Severity::Warning),
     ("oauth-token-type", Severity::Error),
     ("oauth-iparams", Severity::Error),

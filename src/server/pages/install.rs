@@ -240,9 +240,23 @@ async fn show(
         }
         IparamsPage::None => {
             let ctx = page_context(&app, &store, "Installation page", Some("install")).await?;
+            let agents: Vec<&str> = app
+                .oauth
+                .iter()
+                .flat_map(|o| o.integrations.values())
+                .filter(|i| i.is_agent())
+                .map(|i| i.display_name.as_str())
+                .collect();
+            let mut message = "This app does not have an installation page (no config/iparams.json or config/iparams.html). Nothing to install.".to_string();
+            if !agents.is_empty() {
+                message.push_str(&format!(
+                    " Its agent-level OAuth ({}) is authorized by each agent: use Authorize on the home page.",
+                    agents.join(", ")
+                ));
+            }
             let ctx = with(
                 ctx,
-                json!({"message": "This app does not have an installation page (no config/iparams.json or config/iparams.html). Nothing to install."}),
+                json!({"message": message, "link_url": "/", "link_label": "Open the app"}),
             );
             page("done", &ctx)
         }
