@@ -993,3 +993,31 @@ async fn legacy_request_in_validate_says_how_to_migrate() {
     b.screenshot("01-migration-message").await;
     b.close().await;
 }
+
+/// An app with nothing to set up says so plainly (not as step 1), and the server has a
+/// favicon the browser can show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_page_without_setup_and_the_favicon() {
+    let (_tmp, app) = copy_app("oauth-params");
+    std::fs::remove_file(app.join("config/oauth_config.json")).expect("rm");
+    std::fs::remove_file(app.join("config/iparams.json")).expect("rm");
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("home_nothing_to_set_up").await;
+    b.goto(&server.url("/")).await;
+    assert!(text(&b, "#setup").await.contains("Nothing to set up."));
+    assert!(
+        b.client.find(Locator::Css("#setup li")).await.is_err(),
+        "not a numbered step"
+    );
+    b.client
+        .execute(
+            "var i = new Image(); i.onload = function () { window.__icon = i.naturalWidth; }; i.onerror = function () { window.__icon = -1; }; i.src = '/favicon.ico'; return true;",
+            vec![],
+        )
+        .await
+        .expect("load favicon");
+    let width = b.wait_js("window.__icon", Duration::from_secs(10)).await;
+    assert!(width.as_i64().is_some_and(|w| w > 0), "favicon: {width}");
+    b.screenshot("01-home").await;
+    b.close().await;
+}
