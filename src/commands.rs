@@ -31,6 +31,7 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
     };
     let opts = validate::Options {
         config_only: args.config_only,
+        ..Default::default()
     };
     let report = validate::validate(&loaded, &opts);
     match args.format {
@@ -72,7 +73,13 @@ fn init_logging() {
 fn run_cmd(args: &RunArgs) -> ExitCode {
     init_logging();
     let root: PathBuf = args.app.app_dir.clone();
-    let (loaded, report) = match snapshot::load_and_validate(&root) {
+    // Hints name the setup pages at the port asked for (a free one, `--port 0`, is known
+    // only once bound, after validation: then they name the default).
+    let opts = validate::Options {
+        port: (args.port != 0).then_some(args.port),
+        ..Default::default()
+    };
+    let (loaded, report) = match snapshot::load_and_validate(&root, &opts) {
         Ok(pair) => pair,
         Err(e) => {
             eprintln!("error: {e}");
@@ -118,7 +125,7 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
-    let snapshot = Arc::new(Snapshot::new(loaded.app, report));
+    let snapshot = Arc::new(Snapshot::new(loaded.app, report).validated_with(opts));
     let shared = Arc::new(Shared::new(config, snapshot.clone()));
     let system = actix_web::rt::System::new();
     let ready = {
@@ -222,6 +229,33 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
     }
 }
 
+/// Unix seconds as a date and time in UTC, `2026-01-01 00:00:00 UTC`.
+fn date(t: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(t) {
+        Ok(d) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second()
+        ),
+        Err(_) => format!("{t} (seconds since 1970, out of range)"),
+    }
+}
+
+/// A length of time in the largest unit that keeps it readable: `45 s`, `12 min`, `5 h`,
+/// `3 days`.
+fn span(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 2 * 3600 => format!("{} min", s / 60),
+        s if s < 2 * 86_400 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
 /// `store show` output: plain text for people, secrets already masked by the store.
 fn render_summary(s: &store::Summary, app: Option<&app::App>) -> String {
     use std::fmt::Write;
@@ -230,9 +264,9 @@ fn render_summary(s: &store::Summary, app: Option<&app::App>) -> String {
         Some(t) => {
             let left = t - store::now();
             if left >= 0 {
-                format!("{t} (in {left} s)")
+                format!("{} (in {})", date(t), span(left))
             } else {
-                format!("{t} ({} s ago)", -left)
+                format!("{} ({} ago)", date(t), span(-left))
             }
         }
         None => "unknown".to_string(),

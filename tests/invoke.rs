@@ -735,3 +735,15 @@ fn get_redirects_are_followed_like_fdk_and_credentials_stay_on_their_host() {
     assert_eq!(env["headers"]["location"], "/anything", "{env}");
     assert!(env.get("errorSource").is_none(), "{env}");
 }
+
+/// With a host routed elsewhere by `--upstream`, the API still receives the template's host
+/// in `Host`, as the real API would.
+#[test]
+fn overridden_hosts_keep_the_templates_host_header() {
+    let httpbin = Httpbin::start();
+    let (_tmp, dir) = copy_app("invoke");
+    let server = start(&dir, &httpbin, &["--no-rate-limit"]);
+    let env = invoke(&server, call("ping", json!({})));
+    let got = echoed(&env);
+    assert_eq!(got["headers"]["Host"], "api.httpbin.test", "{got}");
+}

@@ -729,3 +729,86 @@ fn excerpts_blot_out_client_secrets() {
         "{out}"
     );
 }
+
+/// Placeholder client credentials are warned about where they are written.
+#[test]
+fn placeholder_credentials_are_warned_about() {
+    let c = Checked::run("oauth-placeholders");
+    c.at(
+        "warning",
+        "oauth-credentials-placeholder",
+        "config/oauth_config.json",
+        Some("\"YOUR_CLIENT_ID\""),
+    )
+    .at(
+        "warning",
+        "oauth-credentials-placeholder",
+        "config/oauth_config.json",
+        Some("\"<client_id>\""),
+    )
+    .says("oauth-credentials-placeholder", "placeholder");
+    assert_eq!(c.report["errors"], 0, "{}", pretty(&c.report));
+}
+
+/// An icon written with a leading slash is found under app/, as the platform finds it.
+#[test]
+fn icons_with_a_leading_slash_are_found_under_app() {
+    let (_tmp, app) = common::copy_app("valid-v3");
+    let path = app.join("manifest.json");
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(
+        &path,
+        text.replace("\"styles/images/icon.svg\"", "\"/styles/images/icon.svg\""),
+    )
+    .expect("write");
+    let dir = app.to_string_lossy().into_owned();
+    let (code, out, _) = common::run_cli(&["validate", "--format", "json", "--app-dir", &dir]);
+    let report: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(code, 0, "{}", pretty(&report));
+    assert_eq!(report["errors"], 0, "{}", pretty(&report));
+    // A missing icon is still reported, at its real place.
+    std::fs::remove_file(app.join("app/styles/images/icon.svg")).expect("rm");
+    let (code, out, _) = common::run_cli(&["validate", "--format", "json", "--app-dir", &dir]);
+    let report: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(code, 1);
+    let missing = diags(&report)
+        .into_iter()
+        .find(|d| d["rule"] == "location-file-missing")
+        .expect("location-file-missing");
+    assert!(
+        missing["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("app/styles/images/icon.svg") && !h.contains("app//")),
+        "{missing}"
+    );
+}
+
+/// getConfigs, postConfigs and validate may live in a script the page loads from
+/// config/assets/ (the layout current FDK documents); missing everywhere they are still an
+/// error.
+#[test]
+fn iparams_html_methods_may_live_in_config_assets() {
+    let (code, report) = validate_json("iparams-html-assets", &[]);
+    assert_eq!(code, 0, "{}", pretty(&report));
+    assert_eq!(report["warnings"], 0, "{}", pretty(&report));
+    let (_tmp, app) = common::copy_app("iparams-html-assets");
+    std::fs::write(
+        app.join("config/assets/iparams.js"),
+        "function getConfigs(c) {}\n",
+    )
+    .expect("write");
+    let dir = app.to_string_lossy().into_owned();
+    let (code, out, _) = common::run_cli(&["validate", "--format", "json", "--app-dir", &dir]);
+    let report: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(code, 1);
+    let d = diags(&report)
+        .into_iter()
+        .find(|d| d["rule"] == "iparams-html-methods")
+        .expect("iparams-html-methods");
+    assert!(
+        d["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("missing in iparams.html: postConfigs.")),
+        "{d}"
+    );
+}

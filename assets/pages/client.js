@@ -7,6 +7,22 @@
 (function () {
   'use strict';
   var stored = null;
+  // The last legacy request call (client.request.get/post/…) and its message: a validate()
+  // written for platform 2.2 often swallows the rejection and returns false, and the user
+  // should read why rather than a bare "Validation failed.".
+  var legacyUsed = null;
+  // The wording of the app client's rejection (assets/app-client.js).
+  function legacy(method) {
+    return function () {
+      var message = 'client.request.' + method + ' is no longer supported in Request API: from platform 2.3 on, ' +
+        'declare the request as a template in config/requests.json (and list it under "requests" in manifest.json), ' +
+        "then call client.request.invokeTemplate('<template name>', {context, body, query}). " +
+        'See the migration guide: https://developers.freshworks.com/docs/app-sdk/v3.0/common/advanced-interfaces/request-method/';
+      legacyUsed = message;
+      console.error('fdk-emu: ' + message);
+      return Promise.reject({ status: 400, message: message });
+    };
+  }
   function call(name, args) {
     var fn = window[name];
     if (typeof fn !== 'function') return Promise.reject(new Error('The page does not define ' + name + '().'));
@@ -25,13 +41,14 @@
       .catch(function (e) { console.error('fdk-emu: loading the stored configs failed:', e); });
   }
   function install() {
+    legacyUsed = null;
     var validated = typeof window.validate === 'function'
       ? call('validate').catch(function (e) {
           throw new Error("Error occurred while calling method: 'validate' - " + (e && e.message || e));
         })
       : Promise.resolve(true);
     return validated.then(function (ok) {
-      if (ok === false) return { ok: false, message: 'Validation failed.' };
+      if (ok === false) return { ok: false, message: legacyUsed ? 'Validation failed: ' + legacyUsed : 'Validation failed.' };
       return call('postConfigs').catch(function (e) {
         throw new Error("Error occurred while calling method: 'postConfigs' - " + (e && e.message || e));
       }).then(function (configs) {
@@ -75,7 +92,14 @@
     });
   }
   var client = {
-    request: { invokeTemplate: invokeTemplate },
+    request: {
+      invokeTemplate: invokeTemplate,
+      get: legacy('get'),
+      post: legacy('post'),
+      put: legacy('put'),
+      patch: legacy('patch'),
+      delete: legacy('delete')
+    },
     iparams: {
       get: function () { return Promise.resolve(stored || {}); },
       apply: function () { return install(); }

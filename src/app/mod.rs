@@ -147,9 +147,15 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
         .and_then(|f| f.value.as_ref())
         .and_then(OAuthConfig::from_value);
     let iparams = match (&iparams_file, has_iparams_html) {
-        (Some(f), _) => IparamsPage::Json {
-            fields: iparams::fields_from_value(f.value.as_ref()),
-        },
+        (Some(f), _) => {
+            let mut fields = iparams::fields_from_value(f.value.as_ref());
+            if manifest.generation == Generation::V2 {
+                let products: Vec<String> =
+                    manifest.modules.iter().map(|m| m.name.clone()).collect();
+                iparams::resolve_current_product(&mut fields, &products);
+            }
+            IparamsPage::Json { fields }
+        }
         (None, true) => IparamsPage::Html,
         (None, false) => IparamsPage::None,
     };

@@ -165,7 +165,8 @@ struct InvokerShared {
 
 impl Invoker {
     pub fn new(config: &Config) -> Invoker {
-        Self::with_upstreams(config, Upstreams::new(config.upstreams.iter().cloned()))
+        let upstreams = Upstreams::new(config.upstreams.iter().cloned()).serving_on(config.port);
+        Self::with_upstreams(config, upstreams)
     }
 
     pub fn with_upstreams(config: &Config, upstreams: Upstreams) -> Invoker {
@@ -447,8 +448,17 @@ impl Invoker {
                 reason: e.to_string(),
             },
         })?;
-        // The client would format the same value on every call.
-        if let Some(authority) = uri.authority().filter(|a| !a.as_str().contains('@'))
+        // A host routed to a local server keeps the template's host (the template's own
+        // Host header wins over both); otherwise the URL's, which the client would format
+        // again on every call.
+        let host_header = self
+            .shared
+            .upstreams
+            .host_header(&host)
+            .and_then(|h| HeaderValue::from_str(&h).ok());
+        if let Some(h) = host_header {
+            headers.entry(hyper::header::HOST).or_insert(h);
+        } else if let Some(authority) = uri.authority().filter(|a| !a.as_str().contains('@'))
             && let Ok(host) = HeaderValue::from_str(authority.as_str())
         {
             headers.entry(http::header::HOST).or_insert(host);

@@ -39,6 +39,9 @@ pub struct Endpoint {
     pub client_secret: String,
     /// `options.customHeaders`.
     pub headers: Vec<(String, String)>,
+    /// The `Host` to send when `token_url`'s host is routed to a local server by an
+    /// override: the provider's own (see [`crate::config::host_header`]).
+    pub host: Option<String>,
     pub timeout: Duration,
 }
 
@@ -251,6 +254,9 @@ async fn request_once(
             continue;
         }
         req = req.header(k.as_str(), v.as_str());
+    }
+    if let Some(host) = &endpoint.host {
+        req = req.header("Host", host.as_str());
     }
     if method == AuthMethod::Basic {
         req = req.header(

@@ -112,7 +112,8 @@ fn relevant(root: &Path, path: &Path) -> Option<String> {
 pub async fn reload(snapshot: &Arc<Snapshot>, changed: &[String]) {
     let started = Instant::now();
     let root = snapshot.app().root.clone();
-    let result = tokio::task::spawn_blocking(move || super::load_and_validate(&root)).await;
+    let opts = snapshot.validate_options();
+    let result = tokio::task::spawn_blocking(move || super::load_and_validate(&root, &opts)).await;
     let (loaded, report) = match result {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) => {

@@ -35,6 +35,8 @@ pub struct Options {
     /// (`app/` folder, location urls and icons, `config/assets/iparams.js`). The corpus holds
     /// configuration alone.
     pub config_only: bool,
+    /// The port `fdk-emu run` serves on, for the addresses hints name (default 10001).
+    pub port: Option<u16>,
 }
 
 /// Every rule id this validator can report, with its severity, for documentation and tests.
@@ -83,6 +85,7 @@ pub const RULES: &[(&str, Severity)] = &[
     ("secure-iparam-placement", Severity::Warning),
     ("oauth-mandatory-keys", Severity::Error),
     ("oauth-credentials-empty", Severity::Warning),
+    ("oauth-credentials-placeholder", Severity::Warning),
     ("oauth-integrations-platform", Severity::Warning),
     ("oauth-token-type", Severity::Error),
     ("oauth-iparams", Severity::Error),
@@ -155,6 +158,11 @@ impl<'a> Ctx<'a> {
                 .unwrap_or_default()
         });
         Some(js)
+    }
+
+    /// Where the setup pages are, for hints: `http://localhost:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://localhost:{}", self.opts.port.unwrap_or(10001))
     }
 
     fn index(&self, file: &str) -> Option<&FileIndex<'a>> {
