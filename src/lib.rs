@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod invoke;
 pub mod oauth;
+pub mod rate;
 pub mod server;
 pub mod snapshot;
 pub mod store;
