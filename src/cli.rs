@@ -78,13 +78,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "MS")]
     pub request_timeout: Option<u64>,
 
-    /// Do not enforce the production rate limit of 50 template requests a minute.
+    /// Do not enforce the production rate limits: 50 template requests and 50 key-value
+    /// store requests (client.db, $db) a minute.
     #[arg(long)]
     pub no_rate_limit: bool,
 
     /// Do not enforce the production limit of 6 MB on a template response.
     #[arg(long)]
     pub no_response_limit: bool,
+
+    /// Do not enforce the key-value store's production limits on keys and values (key of
+    /// 60 characters, key and value of 40 KB, 32 levels of nesting).
+    #[arg(long)]
+    pub no_db_limits: bool,
 
     /// Refresh an OAuth access token this many seconds before it expires.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
@@ -157,6 +163,7 @@ impl RunArgs {
             request_timeout_ms: self.request_timeout,
             no_rate_limit: self.no_rate_limit,
             no_response_limit: self.no_response_limit,
+            no_db_limits: self.no_db_limits,
             refresh_margin_secs: self.refresh_margin,
         }
     }
