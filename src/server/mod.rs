@@ -104,6 +104,8 @@ pub async fn serve(
         .config
         .demo_provider
         .then(|| web::Data::new(demo::DemoProvider::new(&shared.config)));
+    // One key-value store for the server, so that every way in shares its rate limit.
+    let kv = web::Data::new(crate::kv::Kv::new(store.clone(), &shared.config));
     let store = web::Data::new(store);
     let invoker = crate::invoke::Invoker::new(&shared.config);
     // The factory runs once on each worker thread.
@@ -112,6 +114,7 @@ pub async fn serve(
             .app_data(data.clone())
             .app_data(store.clone())
             .app_data(tokens.clone())
+            .app_data(kv.clone())
             .app_data(web::Data::new(invoker.for_worker()))
             .configure(routes)
             .configure(|cfg| {

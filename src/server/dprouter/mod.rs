@@ -3,12 +3,14 @@
 //! mini-redis's `cmd/`:
 //!
 //! * [`proxy`]: `invokeTemplate`, always 200 with FDK's envelope;
-//! * [`oauth`]: `refresh` of an integration's tokens.
+//! * [`oauth`]: `refresh` of an integration's tokens;
+//! * [`db`]: the key-value store (`client.db`).
 //!
 //! Any other route, or another method, gets FDK's 404 `{"message":"Route not allowed",
 //! "status":404}`. The body is read once here, with one limit and FDK's JSON error shape, so
 //! no route answers an oversized body with actix's plain-text 413.
 
+mod db;
 mod oauth;
 mod proxy;
 
@@ -19,6 +21,7 @@ use serde_json::json;
 use super::Shared;
 use super::body::{BodyError, read_limited};
 use crate::invoke::Invoker;
+use crate::kv::Kv;
 use crate::oauth::TokenManager;
 use crate::store::Store;
 
@@ -34,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 enum Route {
     Proxy,
     OAuth,
+    Db,
 }
 
 impl Route {
@@ -48,6 +52,8 @@ impl Route {
             Some(Route::Proxy)
         } else if name.eq_ignore_ascii_case("oauth") {
             Some(Route::OAuth)
+        } else if name.eq_ignore_ascii_case("db") {
+            Some(Route::Db)
         } else {
             None
         }
@@ -60,6 +66,7 @@ struct Ctx {
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<TokenManager>,
+    kv: web::Data<Kv>,
 }
 
 async fn dispatch(
@@ -69,6 +76,7 @@ async fn dispatch(
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<TokenManager>,
+    kv: web::Data<Kv>,
 ) -> HttpResponse {
     let route = Route::of(&req);
     // Read even when the route is refused, so that the browser's keep-alive connection stays
@@ -93,10 +101,12 @@ async fn dispatch(
         store,
         invoker,
         tokens,
+        kv,
     };
     match route {
         Some(Route::Proxy) => proxy::call(&ctx, &body).await,
         Some(Route::OAuth) => oauth::call(&ctx, &req, &body).await,
+        Some(Route::Db) => db::call(&ctx, &req, &body).await,
         None => {
             HttpResponse::NotFound().json(json!({"message": "Route not allowed", "status": 404}))
         }
