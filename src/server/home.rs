@@ -100,6 +100,7 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
         )),
     }
     h.push_str("</ol></section>");
+    h.push_str("<p id=\"data-viewer\"><a href=\"/_fdk-emu/db\">Data viewer</a>: the keys the app stored with <code>client.db</code> and <code>$db</code>, to view, edit or delete.</p>");
 
     h.push_str("<section id=\"locations\" class=\"card\"><h2>Locations</h2>");
     if app.manifest.locations.is_empty() {

@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod cors;
+pub mod dbview;
 pub mod demo;
 pub mod dprouter;
 pub mod guard;
@@ -54,6 +55,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     handshake::configure(cfg);
     status::configure(cfg);
     live::configure(cfg);
+    // Before pages: `/_fdk-emu/db` must not be taken for the static file `/_fdk-emu/{file}`.
+    dbview::configure(cfg);
     // iframe before pages: both serve under /_fdk-emu/, and the app client script
     // (/_fdk-emu/client.js) must not be shadowed by the setup pages' /_fdk-emu/{file}.
     iframe::configure(cfg);
