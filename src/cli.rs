@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "fdk-emu",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  fdk-emu validate                 check the app in this folder\n  fdk-emu run                      serve it at http://localhost:10001\n  fdk-emu run --port 10002 --upstream api.example.com=http://127.0.0.1:8001\n  fdk-emu store show               what is stored for the app (secrets masked)"
+    after_help = "Examples:\n  fdk-emu validate                 check the app in this folder\n  fdk-emu run                      serve it at http://localhost:10001\n  fdk-emu run --port 10002 --upstream api.example.com=http://127.0.0.1:8001\n  fdk-emu store show               what is stored for the app (secrets masked)\n  fdk-emu store import .fdk/localstore   keep the data of `fdk run`"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -33,7 +33,8 @@ pub enum Command {
     /// Exit code: 0 when there are no errors (warnings allowed), 1 when there are errors,
     /// 2 when the app folder cannot be read.
     Validate(ValidateArgs),
-    /// Show or clear what fdk-emu has stored for the app (settings, iparams, OAuth tokens).
+    /// Show, clear or import what fdk-emu has stored for the app (settings, iparams, OAuth
+    /// tokens, the key-value store of client.db and $db).
     Store(StoreArgs),
 }
 
@@ -134,19 +135,33 @@ pub struct StoreArgs {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum StoreAction {
-    /// Print what is stored, with secrets masked.
+    /// Print what is stored, with secrets masked (key-value store values are shown, cut when
+    /// long: they are not secrets).
     Show,
     /// Delete stored data for real.
     Reset {
         /// Only the installation parameters.
-        #[arg(long, conflicts_with_all = ["oauth", "all"])]
+        #[arg(long, conflicts_with_all = ["oauth", "db", "all"])]
         iparams: bool,
         /// Only OAuth data (client credentials, oauth_iparams, tokens).
-        #[arg(long, conflicts_with_all = ["iparams", "all"])]
+        #[arg(long, conflicts_with_all = ["iparams", "db", "all"])]
         oauth: bool,
+        /// Only the key-value store (what the app stored with client.db and $db).
+        #[arg(long, conflicts_with_all = ["iparams", "oauth", "all"])]
+        db: bool,
         /// Everything (the default).
         #[arg(long)]
         all: bool,
+    },
+    /// Bring over the data of `fdk run`: the $db keys and the installation parameters of an
+    /// FDK `.fdk/localstore` file (secure parameters are encrypted on the way in).
+    ///
+    /// Keys and parameters of the same name are replaced; expired keys are left out; OAuth
+    /// tokens are not copied (authorize again at /custom_configs).
+    Import {
+        /// The FDK localstore file, or the app folder (or its .fdk folder) that holds it.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
     },
 }
 

@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod import;
 pub mod invoke;
 pub mod kv;
 pub mod oauth;
