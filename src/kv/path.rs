@@ -133,8 +133,8 @@ impl Path {
         }
     }
 
-    /// The container that holds the last step, walking from `root`; `None` when a step on
-    /// the way is missing or of the wrong kind (with the reason).
+    /// The container that holds the last step, walking from `root`; an error naming the
+    /// step when one on the way is missing or of the wrong kind.
     fn parent_mut<'a>(&self, root: &'a mut Map<String, Value>) -> Result<Parent<'a>, PathError> {
         let (last, walk) = self
             .steps

@@ -24,6 +24,9 @@ pub(super) async fn call(ctx: &Ctx, req: &HttpRequest, body: &Bytes) -> HttpResp
         match ctx.store.reads().await {
             Ok(r) if r.installed => {}
             Ok(_) => {
+                log(
+                    "db → 404 Route not allowed: the app is not installed yet (save its settings at /custom_configs)",
+                );
                 return HttpResponse::NotFound().json(json!({
                     "message": "Route not allowed",
                     "status": 404,
