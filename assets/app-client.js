@@ -350,9 +350,13 @@
     setTimeout(function () { el.remove(); }, 4000);
   }
 
-  /** POSTs to /dprouter and answers {status, body} whatever the status. */
+  /**
+   * POSTs to /dprouter and answers {status, body} whatever the status. The frame's module goes
+   * along (`?module=`), so the call sees that product's keys, as in production.
+   */
   function route(name, body) {
-    return fetch('/dprouter', {
+    var module = params.get('module');
+    return fetch('/dprouter' + (module ? '?module=' + encodeURIComponent(module) : ''), {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'MKP-ROUTE': name },

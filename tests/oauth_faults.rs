@@ -310,6 +310,7 @@ impl Lifecycle {
             request_timeout: Duration::from_secs(5),
             rate_limit: true,
             response_limit: true,
+            db_limits: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
         };

@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod cors;
+pub mod dbview;
 pub mod demo;
 pub mod dprouter;
 pub mod guard;
@@ -55,6 +56,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     handshake::configure(cfg);
     status::configure(cfg);
     live::configure(cfg);
+    // Before pages: `/_fdk-emu/db` must not be taken for the static file `/_fdk-emu/{file}`.
+    dbview::configure(cfg);
     // iframe before pages: both serve under /_fdk-emu/, and the app client script
     // (/_fdk-emu/client.js) must not be shadowed by the setup pages' /_fdk-emu/{file}.
     iframe::configure(cfg);
@@ -103,6 +106,8 @@ pub async fn serve(
         .config
         .demo_provider
         .then(|| web::Data::new(demo::DemoProvider::new(&shared.config)));
+    // One key-value store for the server, so that every way in shares its rate limit.
+    let kv = web::Data::new(crate::kv::Kv::new(store.clone(), &shared.config));
     let store = web::Data::new(store);
     let invoker = crate::invoke::Invoker::new(&shared.config);
     // The factory runs once on each worker thread.
@@ -111,6 +116,7 @@ pub async fn serve(
             .app_data(data.clone())
             .app_data(store.clone())
             .app_data(tokens.clone())
+            .app_data(kv.clone())
             .app_data(web::Data::new(invoker.for_worker()))
             .configure(routes)
             .configure(|cfg| {

@@ -3,12 +3,14 @@
 //! mini-redis's `cmd/`:
 //!
 //! * [`proxy`]: `invokeTemplate`, always 200 with FDK's envelope;
-//! * [`oauth`]: `refresh` of an integration's tokens.
+//! * [`oauth`]: `refresh` of an integration's tokens;
+//! * [`db`]: the key-value store (`client.db`).
 //!
 //! Any other route, or another method, gets FDK's 404 `{"message":"Route not allowed",
 //! "status":404}`. The body is read once here, with one limit and FDK's JSON error shape, so
 //! no route answers an oversized body with actix's plain-text 413.
 
+mod db;
 mod oauth;
 mod proxy;
 
@@ -19,6 +21,7 @@ use serde_json::json;
 use super::Shared;
 use super::body::{BodyError, read_limited};
 use crate::invoke::Invoker;
+use crate::kv::Kv;
 use crate::oauth::TokenManager;
 use crate::store::Store;
 
@@ -34,17 +37,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub enum Route {
     Proxy,
     OAuth,
+    Db,
 }
 
 impl Route {
     /// Every route this server answers, by FDK's name. The app client reads the list (through
     /// `/_fdk-emu/app/config.json`) to tell "not served yet" from FDK's "Route not allowed".
-    pub const ALL: [Route; 2] = [Route::Proxy, Route::OAuth];
+    pub const ALL: [Route; 3] = [Route::Proxy, Route::OAuth, Route::Db];
 
     pub fn name(self) -> &'static str {
         match self {
             Route::Proxy => "proxy",
             Route::OAuth => "oauth",
+            Route::Db => "db",
         }
     }
 
@@ -67,6 +72,7 @@ struct Ctx {
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<TokenManager>,
+    kv: web::Data<Kv>,
 }
 
 async fn dispatch(
@@ -76,6 +82,7 @@ async fn dispatch(
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<TokenManager>,
+    kv: web::Data<Kv>,
 ) -> HttpResponse {
     let route = Route::of(&req);
     // Read even when the route is refused, so that the browser's keep-alive connection stays
@@ -100,10 +107,12 @@ async fn dispatch(
         store,
         invoker,
         tokens,
+        kv,
     };
     match route {
         Some(Route::Proxy) => proxy::call(&ctx, &body).await,
         Some(Route::OAuth) => oauth::call(&ctx, &req, &body).await,
+        Some(Route::Db) => db::call(&ctx, &req, &body).await,
         None => {
             HttpResponse::NotFound().json(json!({"message": "Route not allowed", "status": 404}))
         }
