@@ -11,6 +11,7 @@ pub mod invoke;
 pub mod oauth;
 pub mod server;
 pub mod snapshot;
+pub mod sources;
 pub mod store;
 pub mod template;
 pub mod validate;

@@ -15,7 +15,6 @@ pub mod live;
 pub mod origin;
 pub mod pages;
 pub mod render;
-pub mod sources;
 pub mod state;
 pub mod status;
 
