@@ -3,6 +3,7 @@
  *
  * `app.initialized()` resolves to a client like the one of the Freshworks platform:
  *   client.request.invokeTemplate(name, {context, body, query, cache, ttl})
+ *   client.request.invoke(name, params)  a function of server/server.js (SMI)
  *   client.iparams.get([key])            non-secure installation parameters
  *   client.interface.trigger('reAuthorize', {integration})   agent-level OAuth in a popup
  *   client.instance.context()            {location, module, product, data}
@@ -127,6 +128,26 @@
     });
   }
 
+  // client.request.invoke(name, params): runs the function `name` of server/server.js (SMI)
+  // through /dprouter (MKP-ROUTE: smi). Resolves with {requestID, response}; rejects with
+  // {requestID, status, message, errorSource}, as the platform's client does.
+  function invoke(name, params) {
+    return fetch('/dprouter', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'MKP-ROUTE': 'smi' },
+      body: JSON.stringify({ action: 'invoke', methodName: name, methodParams: params || {} })
+    }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (body) {
+        if (r.ok && body && !body.errorSource) return body;
+        if (body && typeof body === 'object') throw body;
+        throw { status: r.status, message: 'fdk-emu answered HTTP ' + r.status, errorSource: 'PLATFORM' };
+      });
+    }, function (e) {
+      throw { status: 502, message: 'fdk-emu could not be reached (is it still running?): ' + e, errorSource: 'PLATFORM' };
+    });
+  }
+
   function reAuthorize(opts) {
     return config().then(function (cfg) {
       var list = cfg.integrations || [];
@@ -180,7 +201,8 @@
 
   var client = {
     request: {
-      invokeTemplate: invokeTemplate
+      invokeTemplate: invokeTemplate,
+      invoke: invoke
     },
     iparams: {
       get: function (key) {

@@ -37,6 +37,8 @@ pub struct Flags {
     pub no_rate_limit: bool,
     pub no_response_limit: bool,
     pub refresh_margin_secs: u64,
+    /// `--node PATH`.
+    pub node: Option<PathBuf>,
 }
 
 /// Settings of one `fdk-emu run`.
@@ -57,6 +59,9 @@ pub struct Config {
     /// `FDK_EMU_OAUTH_STATE_TTL_SECS` (a knob for the tests of expired states, which cannot
     /// wait ten minutes).
     pub oauth_state_ttl: Duration,
+    /// The Node.js that runs `server/server.js`: `--node` (or `FDK_EMU_NODE`), else `node`
+    /// on `PATH` (looked up only for apps that have a `server.js`).
+    pub node: Option<PathBuf>,
 }
 
 impl Config {
@@ -97,6 +102,7 @@ impl Config {
             response_limit: !flags.no_response_limit,
             refresh_margin: Duration::from_secs(flags.refresh_margin_secs),
             oauth_state_ttl,
+            node: flags.node.clone(),
         })
     }
 
@@ -151,6 +157,7 @@ impl Config {
             response_limit: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: OAUTH_STATE_TTL,
+            node: None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod invoke;
 pub mod oauth;
 pub mod server;
+pub mod serverless;
 pub mod snapshot;
 pub mod sources;
 pub mod store;

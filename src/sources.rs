@@ -17,7 +17,7 @@ pub struct StoreSources<'a> {
     store: &'a Store,
     /// The store's reads as first taken by this request: one call asks for iparams and
     /// current_host separately, and the files need not be checked twice.
-    memo: std::cell::OnceCell<Arc<Reads>>,
+    memo: std::sync::OnceLock<Arc<Reads>>,
     /// The token lifecycle (OAuth templates).
     tokens: &'a TokenManager,
 }
@@ -26,7 +26,7 @@ impl<'a> StoreSources<'a> {
     pub fn new(store: &'a Store, tokens: &'a TokenManager) -> StoreSources<'a> {
         StoreSources {
             store,
-            memo: std::cell::OnceCell::new(),
+            memo: std::sync::OnceLock::new(),
             tokens,
         }
     }

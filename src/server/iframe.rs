@@ -163,24 +163,6 @@ pub fn safe_join(root: &Path, rel: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn safe_join_refuses_escapes() {
-        let root = Path::new("/app");
-        assert_eq!(
-            safe_join(root, "scripts/app.js"),
-            Some(PathBuf::from("/app/scripts/app.js"))
-        );
-        assert_eq!(safe_join(root, "../secret"), None);
-        assert_eq!(safe_join(root, "a/../../b"), None);
-        assert_eq!(safe_join(root, "/etc/passwd"), None);
-        assert_eq!(safe_join(root, "a\\..\\b"), None);
-    }
-}
-
 /// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
 async fn descriptor(sources: &StoreSources<'_>, app: &Arc<App>) -> Value {
     let iparams = sources.iparams().await.unwrap_or_default();
@@ -258,4 +240,22 @@ async fn descriptor(sources: &StoreSources<'_>, app: &Arc<App>) -> Value {
         }
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_join_refuses_escapes() {
+        let root = Path::new("/app");
+        assert_eq!(
+            safe_join(root, "scripts/app.js"),
+            Some(PathBuf::from("/app/scripts/app.js"))
+        );
+        assert_eq!(safe_join(root, "../secret"), None);
+        assert_eq!(safe_join(root, "a/../../b"), None);
+        assert_eq!(safe_join(root, "/etc/passwd"), None);
+        assert_eq!(safe_join(root, "a\\..\\b"), None);
+    }
 }

@@ -3,7 +3,11 @@
 //! mini-redis's `cmd/`:
 //!
 //! * [`proxy`]: `invokeTemplate`, always 200 with FDK's envelope;
-//! * [`oauth`]: `refresh` of an integration's tokens.
+//! * [`oauth`]: `refresh` of an integration's tokens;
+//! * [`smi`]: `invoke`, a function of `server/server.js` run by the Node worker.
+//!
+//! FDK allows `smi`, `proxy` and `oauth` also while the app is being installed (the
+//! installation page calls them before anything is stored).
 //!
 //! Any other route, or another method, gets FDK's 404 `{"message":"Route not allowed",
 //! "status":404}`. The body is read once here, with one limit and FDK's JSON error shape, so
@@ -11,6 +15,7 @@
 
 mod oauth;
 mod proxy;
+mod smi;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,6 +25,7 @@ use super::Shared;
 use super::body::{BodyError, read_limited};
 use crate::invoke::Invoker;
 use crate::oauth::TokenManager;
+use crate::serverless::Runtime;
 use crate::store::Store;
 
 /// Largest body accepted on `/dprouter`: the call's `body` travels in it.
@@ -34,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 enum Route {
     Proxy,
     OAuth,
+    Smi,
 }
 
 impl Route {
@@ -48,6 +55,8 @@ impl Route {
             Some(Route::Proxy)
         } else if name.eq_ignore_ascii_case("oauth") {
             Some(Route::OAuth)
+        } else if name.eq_ignore_ascii_case("smi") {
+            Some(Route::Smi)
         } else {
             None
         }
@@ -60,6 +69,7 @@ struct Ctx {
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<TokenManager>,
+    serverless: Option<web::Data<Runtime>>,
 }
 
 async fn dispatch(
@@ -69,6 +79,7 @@ async fn dispatch(
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<TokenManager>,
+    serverless: Option<web::Data<Runtime>>,
 ) -> HttpResponse {
     let route = Route::of(&req);
     // Read even when the route is refused, so that the browser's keep-alive connection stays
@@ -93,10 +104,12 @@ async fn dispatch(
         store,
         invoker,
         tokens,
+        serverless,
     };
     match route {
         Some(Route::Proxy) => proxy::call(&ctx, &body).await,
         Some(Route::OAuth) => oauth::call(&ctx, &req, &body).await,
+        Some(Route::Smi) => smi::call(&ctx, &body).await,
         None => {
             HttpResponse::NotFound().json(json!({"message": "Route not allowed", "status": 404}))
         }
