@@ -175,8 +175,8 @@ pub async fn sync(
     })
 }
 
-/// A sentence about npm's failure: the packages its error lines name, what kind of error
-/// it is, and what to do.
+/// A sentence about npm's failure: the packages at fault, what kind of error it is, what
+/// to do, and npm's own words.
 fn explain(deps: &IndexMap<String, String>, errors: &[String], status: &str) -> String {
     let text = errors.join("\n");
     let code = errors
@@ -188,39 +188,66 @@ fn explain(deps: &IndexMap<String, String>, errors: &[String], status: &str) -> 
         .filter(|(name, _)| mentions(&text, name))
         .map(|(n, v)| format!("{n}@{v}"))
         .collect();
-    let what = match code.as_str() {
-        "ETARGET" => "no published version matches the version asked for".to_string(),
-        "E404" => "no such package in the registry".to_string(),
-        "ENOTFOUND" | "EAI_AGAIN" | "ECONNREFUSED" | "ECONNRESET" | "ETIMEDOUT" => {
-            "the npm registry could not be reached (offline?)".to_string()
-        }
-        "" => format!("npm failed ({status})"),
-        other => format!("npm failed with {other}"),
-    };
-    let who = if named.is_empty() {
-        String::new()
+    let all = specs(deps).join(", ");
+    let offline = matches!(
+        code.as_str(),
+        "ENOTFOUND" | "EAI_AGAIN" | "ECONNREFUSED" | "ECONNRESET" | "ETIMEDOUT" | "ENETUNREACH"
+    );
+    let (who, what, fix) = if offline {
+        // Nothing can be installed: every package is at fault.
+        (
+            all,
+            "the npm registry could not be reached (offline?)".to_string(),
+            "check the network or npm's registry setting; fdk-emu tries again at the next start or when the dependencies change",
+        )
     } else {
-        format!("{}: ", named.join(", "))
+        let what = match code.as_str() {
+            "ETARGET" => "no published version matches the version asked for".to_string(),
+            "E404" => "no such package in the registry".to_string(),
+            "" => format!("npm failed ({status})"),
+            other => format!("npm failed with {other}"),
+        };
+        let who = if named.is_empty() {
+            all
+        } else {
+            named.join(", ")
+        };
+        (
+            who,
+            what,
+            "fix \"dependencies\" in manifest.json (fdk-emu installs again when it changes)",
+        )
     };
-    let fix = if named.is_empty() {
-        "check \"dependencies\" in manifest.json and the network".to_string()
-    } else {
-        "fix \"dependencies\" in manifest.json (fdk-emu installs again when it changes)".to_string()
-    };
-    let last: Vec<&str> = errors
+    let said: Vec<&str> = errors
         .iter()
-        .map(String::as_str)
-        .filter(|l| !l.contains("A complete log of this run"))
-        .rev()
-        .take(3)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
+        .filter_map(|l| {
+            l.strip_prefix("npm error")
+                .or_else(|| l.strip_prefix("npm ERR!"))
+        })
+        // npm's stack and error object are indented further.
+        .filter(|r| r.starts_with(' ') && !r.starts_with("  "))
+        .map(str::trim)
+        .filter(|r| {
+            !r.is_empty()
+                && ![
+                    "code ",
+                    "syscall ",
+                    "errno ",
+                    "{",
+                    "}",
+                    "If you",
+                    "A complete log",
+                ]
+                .iter()
+                .any(|p| r.starts_with(p))
+                && !r.contains("npm help")
+        })
+        .take(2)
         .collect();
-    let mut out = format!("{who}{what}; {fix}. server.js runs without them meanwhile");
-    if !last.is_empty() {
+    let mut out = format!("{who}: {what}; {fix}. server.js runs without them meanwhile");
+    if !said.is_empty() {
         out.push_str(". npm said: ");
-        out.push_str(&last.join(" / "));
+        out.push_str(&said.join(" / "));
     }
     out
 }
@@ -261,13 +288,27 @@ mod tests {
             "{m}"
         );
         assert!(!m.contains("is-odd"), "{m}");
+        assert!(
+            m.ends_with("npm said: notarget No matching version found for is-number@999.0.0."),
+            "{m}"
+        );
+        // Offline, nothing can be installed: every package is named.
         let offline = vec![
-            "npm error code ENOTFOUND".to_string(),
-            "npm error request to https://registry.npmjs.org/is-odd failed".to_string(),
+            "npm error code ECONNREFUSED".to_string(),
+            "npm error syscall connect".to_string(),
+            "npm error FetchError: request to http://127.0.0.1:9/is-odd failed".to_string(),
+            "npm error     at ClientRequest.<anonymous> (x.js:1:1)".to_string(),
+            "npm error   code: 'ECONNREFUSED',".to_string(),
+            "npm error }".to_string(),
+            "npm error If you are behind a proxy, please make sure".to_string(),
         ];
         let m = explain(&d, &offline, "exit status: 1");
         assert!(
-            m.starts_with("is-odd@3.0.1: the npm registry could not be reached"),
+            m.starts_with("is-number@999.0.0, is-odd@3.0.1: the npm registry could not be reached"),
+            "{m}"
+        );
+        assert!(
+            m.ends_with("npm said: FetchError: request to http://127.0.0.1:9/is-odd failed"),
             "{m}"
         );
     }
