@@ -132,7 +132,7 @@ impl Callbacks {
         let template = call.template.clone();
         let sources = StoreSources::new(&self.store, &self.tokens);
         let outcome = self.invoker.invoke(&app, call, &sources).await;
-        let prefix = format!("[{}]", handler.unwrap_or("server.js"));
+        let prefix = format!("[{}]", terminal::escape(handler.unwrap_or("server.js")));
         terminal::lines(&prefix, &outcome.log_line(&template));
         let ok = outcome.envelope.status < 400;
         let value = serde_json::to_value(&outcome.envelope).unwrap_or(Value::Null);

@@ -141,7 +141,8 @@ impl Runtime {
             State::Ready(w) => json!({
                 "state": "running",
                 "exports": w.exports(),
-                "restarts": w.generation.saturating_sub(1),
+                // How many workers this run has started (restarts after edits included).
+                "starts": w.generation,
             }),
             State::Down(why) => json!({"state": "down", "reason": why.as_ref()}),
         }

@@ -434,7 +434,7 @@ async fn read_lines(
                 text,
                 ..
             } => {
-                let name = handler.as_deref().unwrap_or("server.js");
+                let name = terminal::escape(handler.as_deref().unwrap_or("server.js"));
                 let prefix = match level.as_str() {
                     "warn" => format!("[{name}] warning:"),
                     "error" => format!("[{name}] error:"),
@@ -521,7 +521,7 @@ pub async fn describe(node: &Node, root: &Path, limit: Duration) -> Result<Loade
     let mut cmd = command(node, root, Mode::Describe);
     cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .kill_on_drop(true);
     let spawned = cmd.spawn();
     drop(cmd);
@@ -557,22 +557,6 @@ pub async fn describe(node: &Node, root: &Path, limit: Duration) -> Result<Loade
             limit.as_secs()
         ))),
     };
-    if result.is_err()
-        && let Some(mut err) = child.stderr.take()
-    {
-        // Node's own complaint (a bad flag, a crash) says more than "it exited".
-        let _ = child.start_kill();
-        let mut text = String::new();
-        let _ = tokio::time::timeout(Duration::from_secs(1), err.read_to_string(&mut text)).await;
-        if let Err(StartError::Spawn(why)) = &result
-            && !text.trim().is_empty()
-        {
-            return Err(StartError::Spawn(format!(
-                "{why}: {}",
-                terminal::escape(text.trim())
-            )));
-        }
-    }
     let _ = child.start_kill();
     let _ = child.wait().await;
     result

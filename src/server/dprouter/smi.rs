@@ -247,8 +247,9 @@ fn log(name: &str, status: u16, detail: &str, started: Instant) {
         crate::serverless::terminal::escape(name)
     );
     if !detail.is_empty() {
+        // The app's words (and the caller's): shown, not obeyed.
         line.push_str(": ");
-        line.push_str(detail);
+        line.push_str(&crate::serverless::terminal::escape(detail));
     }
     line.push_str(&format!(
         " ({:.1} ms)\n",
