@@ -96,6 +96,11 @@ pub struct RunArgs {
     /// Refresh an OAuth access token this many seconds before it expires.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub refresh_margin: u64,
+
+    /// The Node.js that runs server/server.js [default: node on PATH]. Needed only by apps
+    /// with a server/server.js.
+    #[arg(long, value_name = "PATH", env = "FDK_EMU_NODE")]
+    pub node: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,9 +120,15 @@ pub struct ValidateArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Check configuration files only (manifest.json and config/), not the app/ folder.
+    /// Check configuration files only (manifest.json and config/), not the app/ and server/
+    /// folders.
     #[arg(long)]
     pub config_only: bool,
+
+    /// The Node.js that loads server/server.js to check it [default: node on PATH]. Without
+    /// one, validate says so and checks the rest.
+    #[arg(long, value_name = "PATH", env = "FDK_EMU_NODE")]
+    pub node: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -180,6 +191,7 @@ impl RunArgs {
             no_response_limit: self.no_response_limit,
             no_db_limits: self.no_db_limits,
             refresh_margin_secs: self.refresh_margin,
+            node: self.node.clone(),
         }
     }
 }

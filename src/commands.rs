@@ -8,7 +8,11 @@ use std::sync::Arc;
 use crate::app;
 use crate::cli::{Cli, Command, Format, RunArgs, StoreAction, StoreArgs, ValidateArgs};
 use crate::config::{self, Config};
-use crate::server::{self, Shared};
+use crate::invoke::Invoker;
+use crate::kv::Kv;
+use crate::oauth::TokenManager;
+use crate::server::{self, Services, Shared};
+use crate::serverless::{self, Callbacks, Runtime};
 use crate::snapshot::{self, Snapshot, watch};
 use crate::store::{self, ResetScope, Store, StoreError};
 use crate::validate::{self, render};
@@ -33,7 +37,23 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
         config_only: args.config_only,
         ..Default::default()
     };
-    let report = validate::validate(&loaded, &opts);
+    let mut report = validate::validate(&loaded, &opts);
+    // server.js needs Node to be checked; validate/ starts no process, so its findings are
+    // gathered here and join the report.
+    if loaded.app.has_server_js && !args.config_only {
+        let facts = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(serverless::facts(&loaded.app, args.node.as_deref())),
+            Err(e) => validate::serverless::ServerFacts::NoNode(format!(
+                "the async runtime could not start ({e})"
+            )),
+        };
+        let found = validate::serverless::node_report(&loaded.app, &facts);
+        report.diagnostics.extend(found.diagnostics);
+        report.sort();
+    }
     match args.format {
         Format::Json => println!(
             "{}",
@@ -134,8 +154,35 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     };
     let served = system.block_on(async move {
         // Watching before serving: the banner promises that edits are picked up.
-        watch::spawn(snapshot);
-        server::serve(shared, store, listener, ready).await
+        watch::spawn(snapshot.clone());
+        // The OAuth client (token endpoints) pools connections to the providers; templates
+        // go out through the invoker's clients.
+        let http = crate::net::token_client()
+            .map_err(|e| server::ServeError::Io(std::io::Error::other(e)))?;
+        let config = &shared.config;
+        let tokens = Arc::new(TokenManager::new(store.clone(), config.clone(), http));
+        let invoker = Invoker::new(config);
+        let kv = Arc::new(Kv::new(store.clone(), config));
+        // The worker starts Node only if the app has a server/server.js (now or later).
+        let serverless = Runtime::start(
+            config.node.clone(),
+            snapshot.clone(),
+            Callbacks::new(
+                snapshot,
+                store.clone(),
+                tokens.clone(),
+                invoker.for_worker(),
+                kv.clone(),
+            ),
+        );
+        let services = Services {
+            store,
+            tokens,
+            invoker,
+            kv,
+            serverless,
+        };
+        server::serve(shared, services, listener, ready).await
     });
     match served {
         Ok(()) => ExitCode::SUCCESS,

@@ -38,6 +38,8 @@ pub struct Flags {
     pub no_response_limit: bool,
     pub no_db_limits: bool,
     pub refresh_margin_secs: u64,
+    /// `--node PATH`.
+    pub node: Option<PathBuf>,
 }
 
 /// Settings of one `fdk-emu run`.
@@ -61,6 +63,9 @@ pub struct Config {
     /// `FDK_EMU_OAUTH_STATE_TTL_SECS` (a knob for the tests of expired states, which cannot
     /// wait ten minutes).
     pub oauth_state_ttl: Duration,
+    /// The Node.js that runs `server/server.js`: `--node` (or `FDK_EMU_NODE`), else `node`
+    /// on `PATH` (looked up only for apps that have a `server.js`).
+    pub node: Option<PathBuf>,
 }
 
 impl Config {
@@ -102,6 +107,7 @@ impl Config {
             db_limits: !flags.no_db_limits,
             refresh_margin: Duration::from_secs(flags.refresh_margin_secs),
             oauth_state_ttl,
+            node: flags.node.clone(),
         })
     }
 
@@ -177,6 +183,7 @@ impl Config {
             db_limits: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: OAUTH_STATE_TTL,
+            node: None,
         }
     }
 }

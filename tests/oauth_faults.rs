@@ -313,6 +313,7 @@ impl Lifecycle {
             db_limits: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
+            node: None,
         };
         let http = reqwest::Client::new();
         let manager = Arc::new(TokenManager::new(store.clone(), config, http));
