@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod import;
 pub mod invoke;
+pub mod json_kind;
 pub mod kv;
 pub mod net;
 pub mod oauth;

@@ -78,7 +78,7 @@ const DATA_KEYS_SHOWN: usize = 10;
 async fn data(kv: &Kv) -> Value {
     match kv.list().await {
         Ok(mut rows) => {
-            rows.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+            rows.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
             let keys: Vec<Value> = rows
                 .iter()
                 .take(DATA_KEYS_SHOWN)
