@@ -12,6 +12,8 @@ use crate::invoke::Invoker;
 use crate::kv::Kv;
 use crate::oauth::TokenManager;
 use crate::server::{self, Services, Shared};
+use crate::serverless::events::Events;
+use crate::serverless::schedule::{self, Schedules};
 use crate::serverless::{self, Callbacks, Runtime};
 use crate::snapshot::{self, Snapshot, watch};
 use crate::store::{self, ResetScope, Store, StoreError};
@@ -163,24 +165,32 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
         let tokens = Arc::new(TokenManager::new(store.clone(), config.clone(), http));
         let invoker = Invoker::new(config);
         let kv = Arc::new(Kv::new(store.clone(), config));
+        let schedules = Arc::new(Schedules::new(store.clone()));
         // The worker starts Node only if the app has a server/server.js (now or later).
         let serverless = Runtime::start(
             config.node.clone(),
             snapshot.clone(),
             Callbacks::new(
-                snapshot,
+                snapshot.clone(),
                 store.clone(),
                 tokens.clone(),
                 invoker.for_worker(),
                 kv.clone(),
+                schedules.clone(),
+                config.base_url(),
             ),
         );
+        let events = Arc::new(Events::new(serverless.clone(), store.clone(), snapshot));
+        // Due schedules fire onScheduledEvent while the server runs.
+        actix_web::rt::spawn(schedule::run_timer(schedules.clone(), events.clone()));
         let services = Services {
             store,
             tokens,
             invoker,
             kv,
             serverless,
+            events,
+            schedules,
         };
         server::serve(shared, services, listener, ready).await
     });

@@ -21,9 +21,12 @@
 
 pub mod callbacks;
 pub mod deps;
+pub mod events;
 pub mod limits;
 pub mod node;
+pub mod payloads;
 pub mod protocol;
+pub mod schedule;
 mod supervisor;
 pub mod terminal;
 pub mod worker;
@@ -147,7 +150,7 @@ impl Runtime {
     /// longer than `within`.
     async fn settled(&self, within: Duration) -> Option<State> {
         let mut state = self.state.clone();
-        match tokio::time::timeout(
+        let settled = match tokio::time::timeout(
             within,
             state.wait_for(|s| !matches!(s, State::Starting(_))),
         )
@@ -156,7 +159,8 @@ impl Runtime {
             Ok(Ok(s)) => Some(s.clone()),
             Ok(Err(_)) => Some(State::Down("fdk-emu's Node worker has stopped".into())),
             Err(_) => None,
-        }
+        };
+        settled
     }
 
     /// `exports.events` of the running `server.js` (1.x/2.0 subscriptions), waiting up to
@@ -171,17 +175,22 @@ impl Runtime {
     async fn run(&self, kind: CallKind, handler: &str, payload: &Value, limit: Duration) -> Answer {
         let deadline = Instant::now() + limit;
         let mut state = self.state.clone();
-        let settled = tokio::time::timeout_at(
-            deadline.into(),
-            state.wait_for(|s| !matches!(s, State::Starting(_))),
-        )
-        .await;
-        let current = match settled {
-            Ok(Ok(s)) => s.clone(),
-            Ok(Err(_)) => {
-                return Outcome::Unavailable("fdk-emu's Node worker has stopped".into()).into();
+        // The watch guard is dropped before the call is awaited (the future stays Send, so
+        // the schedule timer can spawn it).
+        let current = {
+            let settled = tokio::time::timeout_at(
+                deadline.into(),
+                state.wait_for(|s| !matches!(s, State::Starting(_))),
+            )
+            .await;
+            match settled {
+                Ok(Ok(s)) => s.clone(),
+                Ok(Err(_)) => {
+                    return Outcome::Unavailable("fdk-emu's Node worker has stopped".into())
+                        .into();
+                }
+                Err(_) => return Outcome::TimedOut { limit }.into(),
             }
-            Err(_) => return Outcome::TimedOut { limit }.into(),
         };
         match current {
             State::NoServer => Outcome::Unavailable(
