@@ -187,7 +187,9 @@ async fn fire_schedule(
 /// it), then the installation parameters are cleared. A handler that fails keeps the app
 /// installed, as on the platform.
 async fn uninstall(events: web::Data<Events>, store: web::Data<Store>) -> HttpResponse {
-    let fired = events.fire_setup("onAppUninstall", Source::Uninstall).await;
+    let fired = events
+        .fire_setup("onAppUninstall", Source::Uninstall, None)
+        .await;
     if let Some(f) = &fired
         && let Some(e) = f.error()
     {

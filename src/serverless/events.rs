@@ -355,6 +355,9 @@ impl Events {
             args.entry(k).or_insert(v);
         }
         args.insert("event".into(), json!(event));
+        // A payload that brings its own iparams keeps them (the values being installed, or
+        // a test's); the others get the stored ones.
+        let given_iparams = args.get("iparams").is_some_and(Value::is_object);
         let iparams = match self.store.reads().await {
             Ok(r) => r
                 .iparams
@@ -369,7 +372,9 @@ impl Events {
                 ));
             }
         };
-        args.insert("iparams".into(), Value::Object(iparams));
+        if !given_iparams {
+            args.insert("iparams".into(), Value::Object(iparams));
+        }
         let answer = self
             .runtime
             .call_logged(kind, &sub.handler, &Value::Object(args), EXECUTION_TIME)
@@ -453,10 +458,21 @@ impl Events {
 
     /// Fires the app set-up event `event` if the app subscribes to it: `None` when it does
     /// not (nothing to run, nothing to block).
-    pub async fn fire_setup(&self, event: &str, source: Source) -> Option<Fired> {
+    ///
+    /// `iparams` are the values being installed (`onAppInstall`, `afterAppUpdate` run before
+    /// they are stored, and may refuse them); `None` takes the stored ones.
+    pub async fn fire_setup(
+        &self,
+        event: &str,
+        source: Source,
+        iparams: Option<Map<String, Value>>,
+    ) -> Option<Fired> {
         self.subscription(event).await.ok()?;
-        let payload = Value::Object(self.envelope(event, None).await);
-        Some(self.fire(event, Some(payload), source).await)
+        let mut payload = self.envelope(event, None).await;
+        if let Some(i) = iparams {
+            payload.insert("iparams".into(), Value::Object(i));
+        }
+        Some(self.fire(event, Some(Value::Object(payload)), source).await)
     }
 }
 
