@@ -117,8 +117,11 @@ async fn read_body(body: web::Payload) -> Result<web::BytesMut, HttpResponse> {
 async fn fire(
     events: web::Data<Events>,
     event: web::Path<String>,
+    req: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
+    // `fdk-emu trigger --payload FILE` fires without replacing the test data.
+    let save = !req.query_string().split('&').any(|p| p == "save=false");
     let bytes = match read_body(body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -142,7 +145,8 @@ async fn fire(
             }
         }
     };
-    if let Some(p) = &given
+    if save
+        && let Some(p) = &given
         && let Ok(sub) = events.subscription(&event).await
         && let Err(why) = events.save_test_data(&sub.event, p).await
     {
