@@ -14,7 +14,7 @@ use super::{BODY_LIMIT, assets, check};
 use crate::app::IparamsPage;
 use crate::server::Shared;
 use crate::server::body::{BodyError, read_limited};
-use crate::serverless::events::{Events, Source};
+use crate::serverless::events::Events;
 use crate::store::{MASK, Store, StoreError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -149,24 +149,10 @@ async fn store_iparams(
     };
     // The platform runs onAppInstall (first install) or afterAppUpdate (settings saved
     // again) with the new values before it keeps them; a renderData error refuses them.
-    if let Some(events) = &events {
-        let event = if stored.is_some() {
-            "afterAppUpdate"
-        } else {
-            "onAppInstall"
-        };
-        let plain: Map<String, Value> = values
-            .iter()
-            .filter(|(k, _)| k.as_str() != "__meta")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if let Some(fired) = events.fire_setup(event, Source::Install, Some(plain)).await
-            && let Some(e) = fired.error()
-        {
-            return Err(ApiError::Refused(format!(
-                "{event} refused the installation: {e}"
-            )));
-        }
+    if let Some(refusal) =
+        super::install::setup_event(events.as_ref().map(|e| e.get_ref()), stored.is_some(), &values).await
+    {
+        return Err(ApiError::Refused(refusal));
     }
     store.set_iparams(values, &secure).await?;
     // FDK answers 200 with an empty body.
