@@ -202,19 +202,19 @@ fn store_reset_iparams_runs_on_app_uninstall() {
         let server = Server::start(&dir, &[]);
         assert_eq!(install(&server, "keep").0, 200);
     }
-    let (code, _, err) = run_cli(&["store", "reset", "--iparams", "--app-dir", d]);
+    let (code, _, err) = run_cli(&["store", "--app-dir", d, "reset", "--iparams"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot uninstall while jobs run"), "{err}");
-    let (_, out, _) = run_cli(&["store", "show", "--app-dir", d]);
+    let (_, out, _) = run_cli(&["store", "--app-dir", d, "show"]);
     assert!(out.contains("api_key = \"keep\""), "{out}");
     {
         let server = Server::start(&dir, &[]);
         assert_eq!(install(&server, "bye").0, 200);
     }
-    let (code, out, err) = run_cli(&["store", "reset", "--iparams", "--app-dir", d]);
+    let (code, out, err) = run_cli(&["store", "--app-dir", d, "reset", "--iparams"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("onAppUninstall ran"), "{out}");
-    let (_, out, _) = run_cli(&["store", "show", "--app-dir", d]);
+    let (_, out, _) = run_cli(&["store", "--app-dir", d, "show"]);
     assert!(out.contains("(not installed yet)"), "{out}");
 }
 
