@@ -607,12 +607,7 @@ fn uninstall_cmd(args: &StoreArgs, path: &std::path::Path) -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        let s = crate::trigger::Standalone::start(
-            &args.app.app_dir,
-            args.store.clone(),
-            None,
-            0,
-        )?;
+        let s = crate::trigger::Standalone::start(&args.app.app_dir, args.store.clone(), None, 0)?;
         let fired = s
             .events
             .fire_setup(

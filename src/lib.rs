@@ -19,6 +19,6 @@ pub mod snapshot;
 pub mod sources;
 pub mod store;
 pub mod template;
-pub mod trigger;
 pub mod term;
+pub mod trigger;
 pub mod validate;

@@ -34,7 +34,12 @@ pub struct Standalone {
 impl Standalone {
     /// Loads and validates the app, opens its store and starts its worker. Must run inside
     /// a Tokio runtime.
-    pub fn start(app_dir: &Path, store: Option<PathBuf>, node: Option<PathBuf>, port: u16) -> Result<Standalone, String> {
+    pub fn start(
+        app_dir: &Path,
+        store: Option<PathBuf>,
+        node: Option<PathBuf>,
+        port: u16,
+    ) -> Result<Standalone, String> {
         let opts = crate::validate::Options::default();
         let (loaded, report) =
             snapshot::load_and_validate(app_dir, &opts).map_err(|e| e.to_string())?;
@@ -178,15 +183,26 @@ async fn via_server(args: &TriggerArgs, payload: Option<&Value>) -> Option<Resul
     }
     let resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return Some(Err(format!("the running fdk-emu at {base} did not answer: {e}"))),
+        Err(e) => {
+            return Some(Err(format!(
+                "the running fdk-emu at {base} did not answer: {e}"
+            )));
+        }
     };
     let ok = resp.status().is_success();
     let body: Value = match resp.json().await {
         Ok(b) => b,
-        Err(e) => return Some(Err(format!("the running fdk-emu at {base} answered something else than JSON: {e}"))),
+        Err(e) => {
+            return Some(Err(format!(
+                "the running fdk-emu at {base} answered something else than JSON: {e}"
+            )));
+        }
     };
     if !ok {
-        return Some(Err(body["message"].as_str().unwrap_or("refused").to_string()));
+        return Some(Err(body["message"]
+            .as_str()
+            .unwrap_or("refused")
+            .to_string()));
     }
     Some(fired_from_json(body))
 }
@@ -197,7 +213,10 @@ fn fired_from_json(body: Value) -> Result<Fired, String> {
     use crate::serverless::events::FiredOutcome;
     let outcome = match body["outcome"]["status"].as_str() {
         Some("ok") => FiredOutcome::Ok {
-            data: body["outcome"].get("data").cloned().filter(|d| !d.is_null()),
+            data: body["outcome"]
+                .get("data")
+                .cloned()
+                .filter(|d| !d.is_null()),
         },
         _ => FiredOutcome::Failed {
             message: body["outcome"]["message"]

@@ -72,7 +72,10 @@ fn wait_state(server: &Server, within: Duration, pred: impl Fn(&Value) -> bool) 
         if pred(&state) {
             return state;
         }
-        assert!(Instant::now() < deadline, "not reached; last state: {state}");
+        assert!(
+            Instant::now() < deadline,
+            "not reached; last state: {state}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -82,9 +85,10 @@ fn fired_scheduled(state: &Value, n: i64) -> bool {
         h.iter().any(|f| {
             f["event"] == "onScheduledEvent"
                 && f["outcome"]["status"] == "ok"
-                && f["logs"]
-                    .as_array()
-                    .is_some_and(|l| l.iter().any(|l| l["text"] == format!("scheduled {{\"n\":{n}}}")))
+                && f["logs"].as_array().is_some_and(|l| {
+                    l.iter()
+                        .any(|l| l["text"] == format!("scheduled {{\"n\":{n}}}"))
+                })
         })
     })
 }
@@ -103,7 +107,13 @@ fn product_events_fire_with_the_platforms_args_and_their_test_data() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    for e in ["onTicketCreate", "onConversationCreate", "onAppInstall", "onScheduledEvent", "onExternalEvent"] {
+    for e in [
+        "onTicketCreate",
+        "onConversationCreate",
+        "onAppInstall",
+        "onScheduledEvent",
+        "onExternalEvent",
+    ] {
         assert!(names.contains(&e), "{e} missing from {names:?}");
     }
 
@@ -123,7 +133,10 @@ fn product_events_fire_with_the_platforms_args_and_their_test_data() {
     assert_eq!(data["region"], "US");
     assert_eq!(data["timestamp"], "number");
     assert!(data["domain"].as_str().is_some_and(|d| !d.is_empty()));
-    assert_eq!(fired["logs"][0]["text"], "ticket 1001 from customer@example.com");
+    assert_eq!(
+        fired["logs"][0]["text"],
+        "ticket 1001 from customer@example.com"
+    );
 
     // An edited payload is saved to the test data and fired.
     let mut edited = payload.clone();
@@ -146,7 +159,12 @@ fn product_events_fire_with_the_platforms_args_and_their_test_data() {
     assert!(message.contains("server/server.js:"), "{message}");
     // An event nobody subscribes to says how to subscribe.
     let (_, fired) = post(&server, "/web/events/onDealCreate", None);
-    assert!(fired["outcome"]["message"].as_str().unwrap_or("").contains("does not subscribe to onDealCreate"));
+    assert!(
+        fired["outcome"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("does not subscribe to onDealCreate")
+    );
 
     // The history keeps them, newest first; the page itself is served at FDK's path.
     let (_, state) = get(&server, "/_fdk-emu/events/api/state");
@@ -164,7 +182,10 @@ fn app_setup_events_guard_install_update_and_uninstall() {
     let (code, body) = install(&server, "bad");
     assert_eq!(code, 400, "{body}");
     assert!(
-        body["message"].as_str().unwrap_or("").contains("The API key was refused by the service"),
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("The API key was refused by the service"),
         "{body}"
     );
     let (_, fetched) = get(&server, "/custom_configs/fetch");
@@ -190,8 +211,16 @@ fn app_setup_events_guard_install_update_and_uninstall() {
     assert_eq!(body["fired"]["logs"][0]["text"], "uninstalled other");
     let (_, fetched) = get(&server, "/custom_configs/fetch");
     assert_eq!(fetched["customIParams"], json!({}));
-    let home = client().get(server.url("/")).send().expect("home").text().expect("text");
-    assert!(home.contains("href=\"/web/test\""), "home links the simulator");
+    let home = client()
+        .get(server.url("/"))
+        .send()
+        .expect("home")
+        .text()
+        .expect("text");
+    assert!(
+        home.contains("href=\"/web/test\""),
+        "home links the simulator"
+    );
 }
 
 #[test]
@@ -224,7 +253,11 @@ fn schedules_created_by_server_js_fire_and_survive_a_restart() {
     let server = Server::start(&dir, &[]);
     assert_eq!(install(&server, "k").0, 200);
     // Two seconds ahead: sooner than production's 5 minutes, accepted locally with a warning.
-    let created = smi(&server, "makeSchedule", json!({"name": "soon", "n": 7, "in_ms": 2000}));
+    let created = smi(
+        &server,
+        "makeSchedule",
+        json!({"name": "soon", "n": 7, "in_ms": 2000}),
+    );
     assert_eq!(created["status"], 200, "{created}");
     let state = wait_state(&server, Duration::from_secs(30), |s| {
         s["schedules"].as_array().is_some_and(|a| !a.is_empty()) || fired_scheduled(s, 7)
@@ -236,19 +269,29 @@ fn schedules_created_by_server_js_fire_and_survive_a_restart() {
     assert_eq!(state["schedules"], json!([]));
 
     // Fire now, from the page.
-    smi(&server, "makeSchedule", json!({"name": "later", "n": 8, "in_ms": 3_600_000}));
+    smi(
+        &server,
+        "makeSchedule",
+        json!({"name": "later", "n": 8, "in_ms": 3_600_000}),
+    );
     let (code, fired) = post(&server, "/_fdk-emu/events/api/schedules/later/fire", None);
     assert_eq!(code, 200, "{fired}");
     assert_eq!(fired["logs"][0]["text"], "scheduled {\"n\":8}");
 
     // Kept in the store: a schedule created before a restart fires after it.
-    smi(&server, "makeSchedule", json!({"name": "restart", "n": 9, "in_ms": 4000}));
+    smi(
+        &server,
+        "makeSchedule",
+        json!({"name": "restart", "n": 9, "in_ms": 4000}),
+    );
     drop(server);
     let server = Server::start(&dir, &[]);
     let (_, state) = get(&server, "/_fdk-emu/events/api/state");
     assert!(
         fired_scheduled(&state, 9)
-            || state["schedules"].as_array().is_some_and(|a| a.iter().any(|s| s["name"] == "restart")),
+            || state["schedules"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|s| s["name"] == "restart")),
         "{state}"
     );
     wait_state(&server, Duration::from_secs(30), |s| fired_scheduled(s, 9));
@@ -287,7 +330,10 @@ fn a_post_to_the_target_url_fires_on_external_event() {
         .send()
         .expect("hook");
     let fired: Value = r.json().expect("JSON");
-    assert_eq!(fired["outcome"]["data"]["data"], json!({"a": "1", "b": "two"}));
+    assert_eq!(
+        fired["outcome"]["data"]["data"],
+        json!({"a": "1", "b": "two"})
+    );
 }
 
 fn write(path: &Path, v: &Value) {
@@ -302,30 +348,72 @@ fn trigger_fires_as_a_ci_job_would() {
     let d = dir.to_str().expect("utf-8");
     let (code, out, err) = run_cli(&["trigger", "onTicketCreate", "--app-dir", d, "--port", "1"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("onTicketCreate → onTicketCreateHandler: ok"), "{out}");
-    assert!(out.contains("ticket 1001 from customer@example.com"), "{out}");
+    assert!(
+        out.contains("onTicketCreate → onTicketCreateHandler: ok"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ticket 1001 from customer@example.com"),
+        "{out}"
+    );
     assert!(dir.join("server/test_data/onTicketCreate.json").is_file());
 
-    let (code, _, err) = run_cli(&["trigger", "onConversationCreate", "--app-dir", d, "--port", "1"]);
+    let (code, _, err) = run_cli(&[
+        "trigger",
+        "onConversationCreate",
+        "--app-dir",
+        d,
+        "--port",
+        "1",
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("boom in conversation"), "{err}");
 
     let file = tmp.path().join("payload.json");
-    write(&file, &json!({"data": {"ticket": {"id": 77, "subject": "from CI"}, "requester": {"email": "ci@example.com"}}}));
+    write(
+        &file,
+        &json!({"data": {"ticket": {"id": 77, "subject": "from CI"}, "requester": {"email": "ci@example.com"}}}),
+    );
     let f = file.to_str().expect("utf-8");
-    let (code, out, err) = run_cli(&["trigger", "onTicketCreate", "--payload", f, "--app-dir", d, "--port", "1", "--json"]);
+    let (code, out, err) = run_cli(&[
+        "trigger",
+        "onTicketCreate",
+        "--payload",
+        f,
+        "--app-dir",
+        d,
+        "--port",
+        "1",
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let fired: Value = serde_json::from_str(&out).expect("json");
     assert_eq!(fired["outcome"]["data"]["ticket"], 77);
     assert_eq!(fired["outcome"]["data"]["subject"], "from CI");
 
-    let (code, _, err) = run_cli(&["trigger", "onTicketCreate", "--payload", "/nonexistent.json", "--app-dir", d]);
+    let (code, _, err) = run_cli(&[
+        "trigger",
+        "onTicketCreate",
+        "--payload",
+        "/nonexistent.json",
+        "--app-dir",
+        d,
+    ]);
     assert_eq!(code, 2, "{err}");
 
     // With fdk-emu running for the app, the event goes to it and shows in its history.
     let server = Server::start(&dir, &[]);
     let port = server.port.to_string();
-    let (code, out, err) = run_cli(&["trigger", "onTicketCreate", "--payload", f, "--app-dir", d, "--port", &port]);
+    let (code, out, err) = run_cli(&[
+        "trigger",
+        "onTicketCreate",
+        "--payload",
+        f,
+        "--app-dir",
+        d,
+        "--port",
+        &port,
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     let (_, state) = get(&server, "/_fdk-emu/events/api/state");
     assert_eq!(state["history"][0]["event"], "onTicketCreate");

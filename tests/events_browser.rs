@@ -28,7 +28,9 @@ async fn on_app_install_blocks_the_install_and_the_simulator_fires() {
         .await;
     let shown = shown.as_str().unwrap_or_default().to_string();
     assert!(
-        shown.contains("onAppInstall refused the installation: The API key was refused by the service"),
+        shown.contains(
+            "onAppInstall refused the installation: The API key was refused by the service"
+        ),
         "{shown}"
     );
     b.screenshot("01-install-refused").await;
@@ -38,14 +40,21 @@ async fn on_app_install_blocks_the_install_and_the_simulator_fires() {
         .json()
         .await
         .expect("json");
-    assert_eq!(fetched["customIParams"], serde_json::json!({}), "nothing stored");
+    assert_eq!(
+        fetched["customIParams"],
+        serde_json::json!({}),
+        "nothing stored"
+    );
 
     let key = b.css("#f-api-key").await;
     key.clear().await.expect("clear");
     key.send_keys("good").await.expect("type");
     b.click("form.setup button[type=submit]").await;
-    b.wait_js("!!document.getElementById('open-app')", Duration::from_secs(20))
-        .await;
+    b.wait_js(
+        "!!document.getElementById('open-app')",
+        Duration::from_secs(20),
+    )
+    .await;
     b.screenshot("02-installed").await;
 
     b.goto(&server.url("/web/test")).await;
@@ -68,12 +77,20 @@ async fn on_app_install_blocks_the_install_and_the_simulator_fires() {
         )
         .await;
     let line = line.as_str().unwrap_or_default().to_string();
-    assert!(line.starts_with("onTicketCreate → onTicketCreateHandler: succeeded"), "{line}");
+    assert!(
+        line.starts_with("onTicketCreate → onTicketCreateHandler: succeeded"),
+        "{line}"
+    );
     let logs = b
-        .wait_js("document.getElementById('ev-logs').textContent", Duration::from_secs(5))
+        .wait_js(
+            "document.getElementById('ev-logs').textContent",
+            Duration::from_secs(5),
+        )
         .await;
     assert!(
-        logs.as_str().unwrap_or_default().contains("ticket 1001 from customer@example.com"),
+        logs.as_str()
+            .unwrap_or_default()
+            .contains("ticket 1001 from customer@example.com"),
         "{logs}"
     );
     b.screenshot("03-simulator-fired").await;

@@ -102,15 +102,18 @@ async fn reset(events: web::Data<Events>, event: web::Path<String>) -> HttpRespo
 }
 
 async fn read_body(body: web::Payload) -> Result<web::BytesMut, HttpResponse> {
-    read_limited(body, PAYLOAD_LIMIT).await.map_err(|e| match e {
-        BodyError::TooLarge => error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the payload is larger than the platform's {PAYLOAD_LIMIT} bytes"),
-        ),
-        BodyError::Unreadable(e) => {
-            error(StatusCode::BAD_REQUEST, format!("the body could not be read: {e}"))
-        }
-    })
+    read_limited(body, PAYLOAD_LIMIT)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the payload is larger than the platform's {PAYLOAD_LIMIT} bytes"),
+            ),
+            BodyError::Unreadable(e) => error(
+                StatusCode::BAD_REQUEST,
+                format!("the body could not be read: {e}"),
+            ),
+        })
 }
 
 /// Saves the body (when there is one) as the event's payload and fires the event.

@@ -31,7 +31,10 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
         panels.push(panel("agent_integrations", agents));
     }
     panels.push(panel("data", json!({})));
-    panels.push(panel("events", json!({"installed": store.iparams().await.ok().flatten().is_some()})));
+    panels.push(panel(
+        "events",
+        json!({"installed": store.iparams().await.ok().flatten().is_some()}),
+    ));
     panels.push(panel("simulator", simulator_panel(&app).await));
     let page = render::render(
         "home",

@@ -36,7 +36,6 @@ impl Reply {
             value: json!({"status": status, "message": message, "errorSource": "APP"}),
         }
     }
-
 }
 
 /// Who asks: the handler running, and the kind of its call.

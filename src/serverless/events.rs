@@ -196,7 +196,9 @@ impl Events {
         }
         let app = self.snapshot.app();
         let place = match app.manifest.generation {
-            Generation::V3 => "modules.<module>.events (modules.common.events for app set-up, scheduled and external events)",
+            Generation::V3 => {
+                "modules.<module>.events (modules.common.events for app set-up, scheduled and external events)"
+            }
             Generation::V2 => "product.<product>.events",
         };
         let names: Vec<&str> = subs.iter().map(|s| s.event.as_str()).collect();
@@ -481,7 +483,11 @@ pub fn test_data_path(root: &Path, event: &str) -> Option<PathBuf> {
     let safe = !event.is_empty()
         && event.len() <= 100
         && event.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    safe.then(|| root.join("server").join("test_data").join(format!("{event}.json")))
+    safe.then(|| {
+        root.join("server")
+            .join("test_data")
+            .join(format!("{event}.json"))
+    })
 }
 
 fn product_of(app: &App, owner: &str, kind: CallKind) -> Option<&'static str> {
@@ -509,7 +515,12 @@ fn host(app: &App, settings: Option<&Value>, product: Option<Product>) -> Value 
             "endpoint_urls": s["endpoint_urls"].clone(),
         });
     }
-    let modules: Vec<&str> = app.manifest.modules.iter().map(|m| m.name.as_str()).collect();
+    let modules: Vec<&str> = app
+        .manifest
+        .modules
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
     let product = product
         .or_else(|| modules.iter().find_map(|m| Product::of_module(m)))
         .unwrap_or(Product::Freshdesk);

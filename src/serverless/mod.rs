@@ -132,7 +132,9 @@ impl Runtime {
         payload: &Value,
         limit: Duration,
     ) -> Outcome {
-        self.call_logged(kind, handler, payload, limit).await.outcome
+        self.call_logged(kind, handler, payload, limit)
+            .await
+            .outcome
     }
 
     /// [`Runtime::call`], with the lines the handler logged (for the event simulator).
@@ -150,7 +152,7 @@ impl Runtime {
     /// longer than `within`.
     async fn settled(&self, within: Duration) -> Option<State> {
         let mut state = self.state.clone();
-        let settled = match tokio::time::timeout(
+        match tokio::time::timeout(
             within,
             state.wait_for(|s| !matches!(s, State::Starting(_))),
         )
@@ -159,8 +161,7 @@ impl Runtime {
             Ok(Ok(s)) => Some(s.clone()),
             Ok(Err(_)) => Some(State::Down("fdk-emu's Node worker has stopped".into())),
             Err(_) => None,
-        };
-        settled
+        }
     }
 
     /// `exports.events` of the running `server.js` (1.x/2.0 subscriptions), waiting up to
@@ -186,8 +187,7 @@ impl Runtime {
             match settled {
                 Ok(Ok(s)) => s.clone(),
                 Ok(Err(_)) => {
-                    return Outcome::Unavailable("fdk-emu's Node worker has stopped".into())
-                        .into();
+                    return Outcome::Unavailable("fdk-emu's Node worker has stopped".into()).into();
                 }
                 Err(_) => return Outcome::TimedOut { limit }.into(),
             }

@@ -77,15 +77,23 @@ impl Schedules {
         let options = args.get("options").cloned().unwrap_or(Value::Null);
         let now = crate::store::now_ms();
         let result = match action {
-            "create" => self.write(handler, &options, now, ScheduleWrite::Create).await,
-            "update" => self.write(handler, &options, now, ScheduleWrite::Replace).await,
+            "create" => {
+                self.write(handler, &options, now, ScheduleWrite::Create)
+                    .await
+            }
+            "update" => {
+                self.write(handler, &options, now, ScheduleWrite::Replace)
+                    .await
+            }
             "fetch" => self.fetch(&options).await,
             "delete" => self.delete(&options).await,
             "pause" => self.pause(&options, true, now).await,
             "resume" => self.pause(&options, false, now).await,
             other => Err(refusal(
                 400,
-                format!("$schedule.{other} is not a method of $schedule (create, fetch, update, delete, pause, resume)"),
+                format!(
+                    "$schedule.{other} is not a method of $schedule (create, fetch, update, delete, pause, resume)"
+                ),
             )),
         };
         result.unwrap_or_else(|r| r)
@@ -113,7 +121,11 @@ impl Schedules {
                 ),
             );
         }
-        let existing = self.store.schedule_get(&asked.name).await.map_err(store_err)?;
+        let existing = self
+            .store
+            .schedule_get(&asked.name)
+            .await
+            .map_err(store_err)?;
         let record = ScheduleRecord {
             name: asked.name.clone(),
             data: asked.data,
@@ -163,7 +175,9 @@ impl Schedules {
             )),
             Err(ScheduleRefusal::TooManyOneTime { limit }) => Err(refusal(
                 400,
-                format!("One-time schedule limit reached: an app can have {limit} pending one-time schedules"),
+                format!(
+                    "One-time schedule limit reached: an app can have {limit} pending one-time schedules"
+                ),
             )),
         }
     }
@@ -263,7 +277,12 @@ impl Schedules {
     /// Fires a schedule now (the page's "fire now"): a one-time schedule is used up, a
     /// recurring one keeps its rhythm. `None` when there is no such schedule.
     pub async fn fire_now(&self, events: &Events, name: &str) -> Result<Option<Fired>, String> {
-        let Some(r) = self.store.schedule_get(name).await.map_err(|e| e.to_string())? else {
+        let Some(r) = self
+            .store
+            .schedule_get(name)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
             return Ok(None);
         };
         if r.repeat.is_none() {
@@ -328,7 +347,9 @@ pub fn describe_for_page(r: &ScheduleRecord) -> Value {
     let mut v = describe(r);
     v["next_at"] = r.next_at.map_or(Value::Null, |t| Value::String(iso(t)));
     v["fired"] = json!(r.fired);
-    v["last_fired_at"] = r.last_fired_at.map_or(Value::Null, |t| Value::String(iso(t)));
+    v["last_fired_at"] = r
+        .last_fired_at
+        .map_or(Value::Null, |t| Value::String(iso(t)));
     v
 }
 
@@ -354,7 +375,9 @@ fn parse(options: &Value, verb: &str, now: i64) -> Result<Asked, Reply> {
     let Some(o) = options.as_object() else {
         return Err(refusal(
             400,
-            format!("$schedule.{verb}(options): options must be an object {{name, data, schedule_at[, repeat]}}"),
+            format!(
+                "$schedule.{verb}(options): options must be an object {{name, data, schedule_at[, repeat]}}"
+            ),
         ));
     };
     let name = name_of(options, verb)?;
@@ -364,7 +387,9 @@ fn parse(options: &Value, verb: &str, now: i64) -> Result<Asked, Reply> {
         Some(_) => {
             return Err(refusal(
                 400,
-                format!("$schedule.{verb}('{name}'): data must be an object (it becomes payload.data of onScheduledEvent)"),
+                format!(
+                    "$schedule.{verb}('{name}'): data must be an object (it becomes payload.data of onScheduledEvent)"
+                ),
             ));
         }
     };
@@ -394,7 +419,9 @@ fn parse(options: &Value, verb: &str, now: i64) -> Result<Asked, Reply> {
     if schedule_at < now - 1000 {
         return Err(refusal(
             400,
-            format!("$schedule.{verb}('{name}'): schedule_at {at_text} is in the past; it must be in the future"),
+            format!(
+                "$schedule.{verb}('{name}'): schedule_at {at_text} is in the past; it must be in the future"
+            ),
         ));
     }
     let repeat = match o.get("repeat") {
@@ -403,7 +430,9 @@ fn parse(options: &Value, verb: &str, now: i64) -> Result<Asked, Reply> {
         Some(_) => {
             return Err(refusal(
                 400,
-                format!("$schedule.{verb}('{name}'): repeat must be an object {{time_unit, frequency}}"),
+                format!(
+                    "$schedule.{verb}('{name}'): repeat must be an object {{time_unit, frequency}}"
+                ),
             ));
         }
     };
@@ -440,7 +469,9 @@ fn parse_repeat(r: &Map<String, Value>, verb: &str, name: &str) -> Result<Repeat
     if unit == RepeatUnit::Minutes && frequency < MIN_MINUTES {
         return Err(refusal(
             400,
-            format!("$schedule.{verb}('{name}'): a recurring schedule repeats every {MIN_MINUTES} minutes at the most often (repeat.frequency is {frequency})"),
+            format!(
+                "$schedule.{verb}('{name}'): a recurring schedule repeats every {MIN_MINUTES} minutes at the most often (repeat.frequency is {frequency})"
+            ),
         ));
     }
     Ok(Repeat { unit, frequency })
@@ -456,7 +487,9 @@ fn name_of(options: &Value, verb: &str) -> Result<String, Reply> {
         .ok_or_else(|| {
             refusal(
                 400,
-                format!("$schedule.{verb}(options): options.name is required, the name of the schedule"),
+                format!(
+                    "$schedule.{verb}(options): options.name is required, the name of the schedule"
+                ),
             )
         })
 }
@@ -498,15 +531,23 @@ mod tests {
         let (_d, s) = store();
         let create = |o: Value| json!({"action": "create", "options": o});
         let r = s
-            .handle("h", &create(json!({"name": "a", "data": {"x": 1}, "schedule_at": at(600_000)})))
+            .handle(
+                "h",
+                &create(json!({"name": "a", "data": {"x": 1}, "schedule_at": at(600_000)})),
+            )
             .await;
         assert!(r.ok, "{:?}", r.value);
         let again = s
-            .handle("h", &create(json!({"name": "a", "data": {}, "schedule_at": at(600_000)})))
+            .handle(
+                "h",
+                &create(json!({"name": "a", "data": {}, "schedule_at": at(600_000)})),
+            )
             .await;
         assert!(!again.ok);
         assert_eq!(again.value["status"], 400);
-        let fetched = s.handle("h", &json!({"action": "fetch", "options": {"name": "a"}})).await;
+        let fetched = s
+            .handle("h", &json!({"action": "fetch", "options": {"name": "a"}}))
+            .await;
         assert_eq!(fetched.value["data"], json!({"x": 1}));
         // Recurring: minutes below 5 refused; one recurring schedule at most.
         let fast = s
@@ -515,24 +556,81 @@ mod tests {
                 &create(json!({"name": "r", "schedule_at": at(600_000), "repeat": {"time_unit": "minutes", "frequency": 1}})),
             )
             .await;
-        assert!(fast.value["message"].as_str().unwrap_or("").contains("5 minutes"), "{:?}", fast.value);
+        assert!(
+            fast.value["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("5 minutes"),
+            "{:?}",
+            fast.value
+        );
         let every = json!({"time_unit": "hours", "frequency": 1});
-        assert!(s.handle("h", &create(json!({"name": "r", "schedule_at": at(600_000), "repeat": every}))).await.ok);
+        assert!(
+            s.handle(
+                "h",
+                &create(json!({"name": "r", "schedule_at": at(600_000), "repeat": every}))
+            )
+            .await
+            .ok
+        );
         let second = s
-            .handle("h", &create(json!({"name": "r2", "schedule_at": at(600_000), "repeat": every})))
+            .handle(
+                "h",
+                &create(json!({"name": "r2", "schedule_at": at(600_000), "repeat": every})),
+            )
             .await;
-        assert!(second.value["message"].as_str().unwrap_or("").contains("limit"), "{:?}", second.value);
+        assert!(
+            second.value["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("limit"),
+            "{:?}",
+            second.value
+        );
         // Bad dates and past dates.
-        let bad = s.handle("h", &create(json!({"name": "b", "schedule_at": "tomorrow"}))).await;
+        let bad = s
+            .handle(
+                "h",
+                &create(json!({"name": "b", "schedule_at": "tomorrow"})),
+            )
+            .await;
         assert!(!bad.ok);
-        let past = s.handle("h", &create(json!({"name": "b", "schedule_at": at(-60_000)}))).await;
-        assert!(past.value["message"].as_str().unwrap_or("").contains("past"));
+        let past = s
+            .handle(
+                "h",
+                &create(json!({"name": "b", "schedule_at": at(-60_000)})),
+            )
+            .await;
+        assert!(
+            past.value["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("past")
+        );
         // Sooner than the platform's minimum: accepted locally.
-        assert!(s.handle("h", &create(json!({"name": "soon", "schedule_at": at(2_000)}))).await.ok);
-        let missing = s.handle("h", &json!({"action": "update", "options": {"name": "zz", "schedule_at": at(600_000)}})).await;
+        assert!(
+            s.handle(
+                "h",
+                &create(json!({"name": "soon", "schedule_at": at(2_000)}))
+            )
+            .await
+            .ok
+        );
+        let missing = s
+            .handle(
+                "h",
+                &json!({"action": "update", "options": {"name": "zz", "schedule_at": at(600_000)}}),
+            )
+            .await;
         assert_eq!(missing.value["status"], 404);
-        assert!(s.handle("h", &json!({"action": "delete", "options": {"name": "a"}})).await.ok);
-        let gone = s.handle("h", &json!({"action": "fetch", "options": {"name": "a"}})).await;
+        assert!(
+            s.handle("h", &json!({"action": "delete", "options": {"name": "a"}}))
+                .await
+                .ok
+        );
+        let gone = s
+            .handle("h", &json!({"action": "fetch", "options": {"name": "a"}}))
+            .await;
         assert_eq!(gone.value["status"], 404);
     }
 

@@ -332,14 +332,28 @@ mod tests {
     async fn names_are_unique_and_the_limits_count_rows() {
         let (_d, s) = store();
         let create = ScheduleWrite::Create;
-        assert_eq!(s.schedule_write(rec("a", 10, None), create, LIMITS).await.unwrap(), Ok(()));
         assert_eq!(
-            s.schedule_write(rec("a", 10, None), create, LIMITS).await.unwrap(),
+            s.schedule_write(rec("a", 10, None), create, LIMITS)
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            s.schedule_write(rec("a", 10, None), create, LIMITS)
+                .await
+                .unwrap(),
             Err(ScheduleRefusal::Exists)
         );
-        assert_eq!(s.schedule_write(rec("b", 10, None), create, LIMITS).await.unwrap(), Ok(()));
         assert_eq!(
-            s.schedule_write(rec("c", 10, None), create, LIMITS).await.unwrap(),
+            s.schedule_write(rec("b", 10, None), create, LIMITS)
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            s.schedule_write(rec("c", 10, None), create, LIMITS)
+                .await
+                .unwrap(),
             Err(ScheduleRefusal::TooManyOneTime { limit: 2 })
         );
         // Replacing one that is counted does not count it twice.
@@ -350,7 +364,9 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            s.schedule_write(rec("r", 10, every_minute()), create, LIMITS).await.unwrap(),
+            s.schedule_write(rec("r", 10, every_minute()), create, LIMITS)
+                .await
+                .unwrap(),
             Ok(())
         );
         assert_eq!(
@@ -382,9 +398,18 @@ mod tests {
     async fn due_schedules_are_claimed_once() {
         let (_d, s) = store();
         let w = ScheduleWrite::Create;
-        s.schedule_write(rec("once", 100, None), w, LIMITS).await.unwrap().unwrap();
-        s.schedule_write(rec("later", 500, None), w, LIMITS).await.unwrap().unwrap();
-        s.schedule_write(rec("every", 50, every_minute()), w, LIMITS).await.unwrap().unwrap();
+        s.schedule_write(rec("once", 100, None), w, LIMITS)
+            .await
+            .unwrap()
+            .unwrap();
+        s.schedule_write(rec("later", 500, None), w, LIMITS)
+            .await
+            .unwrap()
+            .unwrap();
+        s.schedule_write(rec("every", 50, every_minute()), w, LIMITS)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(s.schedule_next_due().await.unwrap(), Some(50));
         fn next(r: &ScheduleRecord, now: i64) -> Option<i64> {
             Some(now + r.repeat.map_or(0, |p| p.millis()))

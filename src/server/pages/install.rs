@@ -10,12 +10,12 @@ use actix_web::{HttpResponse, get, web};
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
-use crate::serverless::events::{Events, Source};
 use super::check::{self, FieldErrors};
 use super::render::{page, page_with_status, with};
 use super::{BODY_LIMIT, PageError, form_pairs, page_context, see_other};
 use crate::app::{IparamField, IparamType, IparamsPage};
 use crate::server::Shared;
+use crate::serverless::events::{Events, Source};
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -337,7 +337,13 @@ async fn submit(
         Ok(checked) => {
             // onAppInstall (or afterAppUpdate when installed) runs with the new values
             // before they are kept; its renderData error refuses them, shown on the page.
-            if let Some(refusal) = setup_event(events.as_ref().map(|e| e.get_ref()), stored.is_some(), &checked.values).await {
+            if let Some(refusal) = setup_event(
+                events.as_ref().map(|e| e.get_ref()),
+                stored.is_some(),
+                &checked.values,
+            )
+            .await
+            {
                 return render_form(
                     &shared,
                     &store,
@@ -387,7 +393,9 @@ pub async fn setup_event(
         .filter(|(k, _)| k.as_str() != "__meta")
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let fired = events.fire_setup(event, Source::Install, Some(plain)).await?;
+    let fired = events
+        .fire_setup(event, Source::Install, Some(plain))
+        .await?;
     fired
         .error()
         .map(|e| format!("{event} refused the installation: {e}"))

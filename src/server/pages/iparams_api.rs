@@ -149,8 +149,12 @@ async fn store_iparams(
     };
     // The platform runs onAppInstall (first install) or afterAppUpdate (settings saved
     // again) with the new values before it keeps them; a renderData error refuses them.
-    if let Some(refusal) =
-        super::install::setup_event(events.as_ref().map(|e| e.get_ref()), stored.is_some(), &values).await
+    if let Some(refusal) = super::install::setup_event(
+        events.as_ref().map(|e| e.get_ref()),
+        stored.is_some(),
+        &values,
+    )
+    .await
     {
         return Err(ApiError::Refused(refusal));
     }
