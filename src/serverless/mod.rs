@@ -152,11 +152,8 @@ impl Runtime {
     /// longer than `within`.
     async fn settled(&self, within: Duration) -> Option<State> {
         let mut state = self.state.clone();
-        match tokio::time::timeout(
-            within,
-            state.wait_for(|s| !matches!(s, State::Starting(_))),
-        )
-        .await
+        match tokio::time::timeout(within, state.wait_for(|s| !matches!(s, State::Starting(_))))
+            .await
         {
             Ok(Ok(s)) => Some(s.clone()),
             Ok(Err(_)) => Some(State::Down("fdk-emu's Node worker has stopped".into())),
