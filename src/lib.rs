@@ -21,4 +21,5 @@ pub mod sources;
 pub mod store;
 pub mod template;
 pub mod term;
+pub mod trigger;
 pub mod validate;

@@ -36,6 +36,10 @@ async fn home(
         panels.push(panel("agent_integrations", agents));
     }
     panels.push(panel("data", data(&kv).await));
+    panels.push(panel(
+        "events",
+        json!({"installed": store.iparams().await.ok().flatten().is_some()}),
+    ));
     panels.push(panel("simulator", simulator_panel(&app).await));
     let page = render::render(
         "home",
