@@ -70,4 +70,15 @@ impl Product {
             None
         }
     }
+
+    /// The product a location or handler of module `owner` runs in: its own module's, or
+    /// for `common` (3.x) the first product module of the manifest.
+    pub fn of_owner(app: &super::App, owner: &str) -> Option<Product> {
+        Product::of_module(owner).or_else(|| {
+            app.manifest
+                .modules
+                .iter()
+                .find_map(|m| Product::of_module(&m.name))
+        })
+    }
 }

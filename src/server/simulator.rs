@@ -174,14 +174,7 @@ impl Frame {
 /// The product of each location: its own module's, or for `common` (3.x) the first product
 /// module of the manifest; Freshdesk when nothing says.
 pub fn location_product(app: &App, owner: &str) -> Product {
-    Product::of_module(owner)
-        .or_else(|| {
-            app.manifest
-                .modules
-                .iter()
-                .find_map(|m| Product::of_module(&m.name))
-        })
-        .unwrap_or(Product::Freshdesk)
+    Product::of_owner(app, owner).unwrap_or(Product::Freshdesk)
 }
 
 /// What the home page's simulator script starts from: the locations with their frames and

@@ -494,14 +494,7 @@ fn product_of(app: &App, owner: &str, kind: CallKind) -> Option<&'static str> {
     if kind != CallKind::ProductEvent {
         return None;
     }
-    Product::of_module(owner)
-        .or_else(|| {
-            app.manifest
-                .modules
-                .iter()
-                .find_map(|m| Product::of_module(&m.name))
-        })
-        .map(Product::key)
+    Product::of_owner(app, owner).map(Product::key)
 }
 
 /// `currentHost`: the modules the app is tested with and their account URLs, from the system

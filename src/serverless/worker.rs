@@ -133,12 +133,7 @@ impl Worker {
         events: mpsc::UnboundedSender<Event>,
         load_limit: Duration,
     ) -> Result<(Arc<Worker>, Loaded), StartError> {
-        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
-            .map_err(|e| StartError::Spawn(format!("cannot create the worker's channel: {e}")))?;
-        ours.set_nonblocking(true)
-            .map_err(|e| StartError::Spawn(format!("cannot set up the worker's channel: {e}")))?;
-        let ours = tokio::net::UnixStream::from_std(ours)
-            .map_err(|e| StartError::Spawn(format!("cannot set up the worker's channel: {e}")))?;
+        let (ours, theirs) = channel().map_err(StartError::Spawn)?;
         let mut cmd = command(node, root, Mode::Run);
         cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::piped())
@@ -569,16 +564,22 @@ async fn read_lines(
     });
 }
 
+/// The worker's channel: our end for tokio, and the end Node gets as its fd 0.
+fn channel() -> Result<(tokio::net::UnixStream, std::os::unix::net::UnixStream), String> {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair()
+        .map_err(|e| format!("cannot create the worker's channel: {e}"))?;
+    ours.set_nonblocking(true)
+        .map_err(|e| format!("cannot set up the worker's channel: {e}"))?;
+    let ours = tokio::net::UnixStream::from_std(ours)
+        .map_err(|e| format!("cannot set up the worker's channel: {e}"))?;
+    Ok((ours, theirs))
+}
+
 /// Loads `server.js` in a worker of its own in [`Mode::Describe`] and returns what it
 /// exports (or why it does not load), for `fdk-emu validate`. What the app prints while
 /// loading is dropped; nothing it asks of fdk-emu is served.
 pub async fn describe(node: &Node, root: &Path, limit: Duration) -> Result<Loaded, StartError> {
-    let (ours, theirs) = std::os::unix::net::UnixStream::pair()
-        .map_err(|e| StartError::Spawn(format!("cannot create the worker's channel: {e}")))?;
-    ours.set_nonblocking(true)
-        .map_err(|e| StartError::Spawn(format!("cannot set up the worker's channel: {e}")))?;
-    let ours = tokio::net::UnixStream::from_std(ours)
-        .map_err(|e| StartError::Spawn(format!("cannot set up the worker's channel: {e}")))?;
+    let (ours, theirs) = channel().map_err(StartError::Spawn)?;
     let mut cmd = command(node, root, Mode::Describe);
     cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::null())
