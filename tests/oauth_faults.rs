@@ -312,6 +312,8 @@ impl Lifecycle {
             response_limit: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
+            inspector: Default::default(),
+            state_file: None,
         };
         let http = reqwest::Client::new();
         let manager = Arc::new(TokenManager::new(store.clone(), config, http));

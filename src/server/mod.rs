@@ -11,6 +11,7 @@ pub mod guard;
 pub mod handshake;
 pub mod home;
 pub mod iframe;
+pub mod inspector;
 pub mod live;
 pub mod origin;
 pub mod pages;
@@ -19,6 +20,7 @@ pub mod simulator;
 pub mod sources;
 pub mod state;
 pub mod status;
+pub mod tokens;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ use actix_web::{App as ActixApp, HttpServer, web};
 pub use state::Shared;
 
 use crate::config::Config;
+use crate::inspect::Inspector;
 use crate::store::Store;
 
 /// Why the server could not start.
@@ -58,6 +61,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     // iframe before pages: both serve under /_fdk-emu/, and the app client script
     // (/_fdk-emu/client.js) must not be shadowed by the setup pages' /_fdk-emu/{file}.
     iframe::configure(cfg);
+    // The console's pages are under /_fdk-emu/ too.
+    inspector::configure(cfg);
+    tokens::configure(cfg);
     simulator::configure(cfg);
     pages::configure(cfg);
     home::configure(cfg);
@@ -87,9 +93,34 @@ pub fn bind(config: &Config) -> Result<TcpListener, ServeError> {
 pub async fn serve(
     shared: Arc<Shared>,
     store: Store,
+    inspector: Inspector,
     listener: TcpListener,
     on_ready: impl FnOnce(),
 ) -> Result<(), ServeError> {
+    let server = start(shared, store, inspector, listener, Signals::Handled)?;
+    on_ready();
+    server.await?;
+    Ok(())
+}
+
+/// Who stops the server on Ctrl-C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signals {
+    /// The server stops itself (`run`).
+    Handled,
+    /// The caller does (`exec`: Ctrl-C goes to the command, and the server stops after it).
+    Ignored,
+}
+
+/// Starts serving on `listener` (within an actix system) and returns the running server:
+/// await it, or stop it through its handle.
+pub fn start(
+    shared: Arc<Shared>,
+    store: Store,
+    inspector: Inspector,
+    listener: TcpListener,
+    signals: Signals,
+) -> Result<actix_web::dev::Server, ServeError> {
     let data = web::Data::from(shared.clone());
     // The OAuth client (token endpoints): it pools connections to the providers. Templates go
     // out through the per-worker clients of the invoker below.
@@ -107,13 +138,15 @@ pub async fn serve(
         .demo_provider
         .then(|| web::Data::new(demo::DemoProvider::new(&shared.config)));
     let store = web::Data::new(store);
-    let invoker = crate::invoke::Invoker::new(&shared.config);
+    let invoker = crate::invoke::Invoker::new(&shared.config).recording(inspector.is_recording());
+    let inspector = web::Data::new(inspector);
     // The factory runs once on each worker thread.
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(data.clone())
             .app_data(store.clone())
             .app_data(tokens.clone())
+            .app_data(inspector.clone())
             .app_data(web::Data::new(invoker.for_worker()))
             .configure(routes)
             .configure(|cfg| {
@@ -127,9 +160,10 @@ pub async fn serve(
             .wrap(actix_web::middleware::from_fn(cors::cors))
     })
     .listen(listener)?
-    .shutdown_timeout(1)
-    .run();
-    on_ready();
-    server.await?;
-    Ok(())
+    .shutdown_timeout(1);
+    let server = match signals {
+        Signals::Handled => server,
+        Signals::Ignored => server.disable_signals(),
+    };
+    Ok(server.run())
 }

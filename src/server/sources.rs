@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::app::{App, Generation};
+use crate::inspect::Refresh;
 use crate::invoke::{Iparams, Sources, TokenProblem};
 use crate::oauth::{TokenError, TokenManager};
 use crate::store::{Reads, Store};
@@ -18,6 +19,8 @@ pub struct ServerSources<'a> {
     memo: std::cell::OnceCell<Arc<Reads>>,
     /// The token lifecycle (OAuth templates).
     tokens: &'a TokenManager,
+    /// The refreshes the token lifecycle did for this request, for the inspector.
+    refreshes: std::cell::RefCell<Vec<Refresh>>,
 }
 
 impl<'a> ServerSources<'a> {
@@ -26,6 +29,7 @@ impl<'a> ServerSources<'a> {
             store,
             memo: std::cell::OnceCell::new(),
             tokens,
+            refreshes: Default::default(),
         }
     }
 
@@ -114,6 +118,14 @@ impl<'a> ServerSources<'a> {
     }
 }
 
+impl ServerSources<'_> {
+    fn note(&self, refresh: Option<Refresh>) {
+        if let Some(r) = refresh {
+            self.refreshes.borrow_mut().push(r);
+        }
+    }
+}
+
 impl Sources for ServerSources<'_> {
     async fn iparams(&self) -> Result<Iparams, String> {
         let r = self.snapshot().await?;
@@ -136,10 +148,9 @@ impl Sources for ServerSources<'_> {
         app: &Arc<App>,
         integration: &str,
     ) -> Result<String, TokenProblem> {
-        self.tokens
-            .access_token(app, integration)
-            .await
-            .map_err(token_problem)
+        let (r, note) = self.tokens.access_token_noted(app, integration).await;
+        self.note(note);
+        r.map_err(token_problem)
     }
 
     async fn refresh_after_unauthorized(
@@ -148,10 +159,16 @@ impl Sources for ServerSources<'_> {
         integration: &str,
         used: &str,
     ) -> Result<String, TokenProblem> {
-        self.tokens
-            .refresh_after_unauthorized(app, integration, used)
-            .await
-            .map_err(token_problem)
+        let (r, note) = self
+            .tokens
+            .refresh_after_unauthorized_noted(app, integration, used)
+            .await;
+        self.note(note);
+        r.map_err(token_problem)
+    }
+
+    fn refreshes(&self) -> Vec<Refresh> {
+        self.refreshes.take()
     }
 }
 

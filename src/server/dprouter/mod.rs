@@ -18,6 +18,7 @@ use serde_json::json;
 
 use super::Shared;
 use super::body::{BodyError, read_limited};
+use crate::inspect::Inspector;
 use crate::invoke::Invoker;
 use crate::oauth::TokenManager;
 use crate::store::Store;
@@ -67,6 +68,7 @@ struct Ctx {
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<TokenManager>,
+    inspector: web::Data<Inspector>,
 }
 
 async fn dispatch(
@@ -76,6 +78,7 @@ async fn dispatch(
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<TokenManager>,
+    inspector: web::Data<Inspector>,
 ) -> HttpResponse {
     let route = Route::of(&req);
     // Read even when the route is refused, so that the browser's keep-alive connection stays
@@ -100,9 +103,10 @@ async fn dispatch(
         store,
         invoker,
         tokens,
+        inspector,
     };
     match route {
-        Some(Route::Proxy) => proxy::call(&ctx, &body).await,
+        Some(Route::Proxy) => proxy::call(&ctx, &req, &body).await,
         Some(Route::OAuth) => oauth::call(&ctx, &req, &body).await,
         None => {
             HttpResponse::NotFound().json(json!({"message": "Route not allowed", "status": 404}))

@@ -1,15 +1,35 @@
 //! `MKP-ROUTE: proxy`: `client.request.invokeTemplate`. The template is rendered and sent by
-//! the invoker; the answer is always 200 with FDK's envelope, and one line goes to the
-//! terminal.
+//! the invoker; the answer is always 200 with FDK's envelope, one line goes to the terminal
+//! and the call's record to the inspector.
 
-use actix_web::HttpResponse;
 use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::Ctx;
 use crate::invoke::InvokeRequest;
 use crate::server::sources::ServerSources;
 
-pub(super) async fn call(ctx: &Ctx, body: &Bytes) -> HttpResponse {
+/// Which of our pages made the call, from its `Referer`: the installation page lives under
+/// `/custom_configs`, the app's own pages under `/iframe/` (on the home page or a product
+/// page opened with `?dev=true`).
+fn caller(req: &HttpRequest) -> Option<&'static str> {
+    let referer = req.headers().get("referer")?.to_str().ok()?;
+    let path = url::Url::parse(referer).ok()?;
+    let local = matches!(path.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if !local {
+        return Some("front end");
+    }
+    let p = path.path();
+    if p.starts_with("/custom_configs") {
+        Some("installation page")
+    } else if p.starts_with("/iframe/") || p == "/" {
+        Some("front end")
+    } else {
+        None
+    }
+}
+
+pub(super) async fn call(ctx: &Ctx, req: &HttpRequest, body: &Bytes) -> HttpResponse {
     let call = match InvokeRequest::from_body(body) {
         Ok(c) => c,
         Err(e) => return super::error(400, e.to_string()),
@@ -17,11 +37,49 @@ pub(super) async fn call(ctx: &Ctx, body: &Bytes) -> HttpResponse {
     let app = ctx.shared.app();
     let template = call.template.clone();
     let sources = ServerSources::new(&ctx.store, &ctx.tokens);
-    let outcome = ctx.invoker.invoke(&app, call, &sources).await;
+    let mut outcome = ctx.invoker.invoke(&app, call, &sources).await;
+    if let Some(record) = outcome.record.take() {
+        let record = match caller(req) {
+            Some(c) => record.with_caller(c),
+            None => *record,
+        };
+        ctx.inspector.record(record);
+    }
     // One write per line: stderr is unbuffered, and eprintln! would write the line and its
     // newline separately on every call.
     let mut line = outcome.log_line(&template);
     line.push('\n');
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     HttpResponse::Ok().json(&outcome.envelope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::caller;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn the_caller_is_told_by_the_page_that_made_the_call() {
+        let from = |referer: Option<&str>| {
+            let mut r = TestRequest::post().uri("/dprouter");
+            if let Some(v) = referer {
+                r = r.insert_header(("Referer", v));
+            }
+            caller(&r.to_http_request())
+        };
+        assert_eq!(
+            from(Some("http://localhost:10001/custom_configs/form")),
+            Some("installation page")
+        );
+        assert_eq!(
+            from(Some("http://127.0.0.1:9/iframe/index.html?x=1")),
+            Some("front end")
+        );
+        assert_eq!(
+            from(Some("https://acme.freshdesk.com/a/tickets/1?dev=true")),
+            Some("front end")
+        );
+        assert_eq!(from(Some("http://localhost:10001/_fdk-emu/inspector")), None);
+        assert_eq!(from(None), None, "curl and scripts send no Referer");
+    }
 }
