@@ -20,7 +20,10 @@ fn main() {
         }
     };
     apps.sort();
-    let opts = fdk_emu::validate::Options { config_only: true };
+    let opts = fdk_emu::validate::Options {
+        config_only: true,
+        ..Default::default()
+    };
     let rounds = 10;
 
     let baseline = best_of(rounds, || {

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "fdk-emu",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  fdk-emu validate                 check the app in this folder\n  fdk-emu run                      serve it at http://localhost:10001\n  fdk-emu run --port 10002 --upstream api.example.com=http://127.0.0.1:8001\n  fdk-emu exec --port 0 -- npm test   serve, run the tests with FDK_EMU_URL set, stop\n  fdk-emu store show               what is stored for the app (secrets masked)\n  fdk-emu oauth expire             make the next call refresh the OAuth token"
+    after_help = "Examples:\n  fdk-emu validate                 check the app in this folder\n  fdk-emu run                      serve it at http://localhost:10001\n  fdk-emu run --port 10002 --upstream api.example.com=http://127.0.0.1:8001\n  fdk-emu exec --port 0 -- npm test   serve, run the tests with FDK_EMU_URL set, stop\n  fdk-emu store show               what is stored for the app (secrets masked)\n  fdk-emu store import .fdk/localstore   keep the data of `fdk run`\n  fdk-emu oauth expire             make the next call refresh the OAuth token"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -33,8 +33,8 @@ pub enum Command {
     /// Exit code: 0 when there are no errors (warnings allowed), 1 when there are errors,
     /// 2 when the app folder cannot be read.
     Validate(ValidateArgs),
-    /// Show, clear or export what fdk-emu has stored for the app (settings, iparams, OAuth
-    /// tokens).
+    /// Show, clear, import or export what fdk-emu has stored for the app (settings, iparams,
+    /// OAuth tokens, the key-value store of client.db and $db).
     Store(StoreArgs),
     /// Start the server, run COMMAND against it, stop it, and exit with COMMAND's status (for
     /// CI, like Firebase's `emulators:exec`).
@@ -96,13 +96,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "MS")]
     pub request_timeout: Option<u64>,
 
-    /// Do not enforce the production rate limit of 50 template requests a minute.
+    /// Do not enforce the production rate limits: 50 template requests and 50 key-value
+    /// store requests (client.db, $db) a minute.
     #[arg(long)]
     pub no_rate_limit: bool,
 
     /// Do not enforce the production limit of 6 MB on a template response.
     #[arg(long)]
     pub no_response_limit: bool,
+
+    /// Do not enforce the key-value store's production limits on keys and values (key of
+    /// 60 characters, key and value of 40 KB, 32 levels of nesting).
+    #[arg(long)]
+    pub no_db_limits: bool,
 
     /// Refresh an OAuth access token this many seconds before it expires.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
@@ -122,6 +128,11 @@ pub struct RunArgs {
     /// file written by `fdk-emu store export`). What the file holds replaces what is stored.
     #[arg(long = "state", value_name = "FILE")]
     pub state_file: Option<PathBuf>,
+
+    /// The Node.js that runs server/server.js [default: node on PATH]. Needed only by apps
+    /// with a server/server.js.
+    #[arg(long, value_name = "PATH", env = "FDK_EMU_NODE")]
+    pub node: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -207,9 +218,15 @@ pub struct ValidateArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Check configuration files only (manifest.json and config/), not the app/ folder.
+    /// Check configuration files only (manifest.json and config/), not the app/ and server/
+    /// folders.
     #[arg(long)]
     pub config_only: bool,
+
+    /// The Node.js that loads server/server.js to check it [default: node on PATH]. Without
+    /// one, validate says so and checks the rest.
+    #[arg(long, value_name = "PATH", env = "FDK_EMU_NODE")]
+    pub node: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -227,16 +244,20 @@ pub struct StoreArgs {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum StoreAction {
-    /// Print what is stored, with secrets masked.
+    /// Print what is stored, with secrets masked (key-value store values are shown, cut when
+    /// long: they are not secrets).
     Show,
     /// Delete stored data for real.
     Reset {
         /// Only the installation parameters.
-        #[arg(long, conflicts_with_all = ["oauth", "all"])]
+        #[arg(long, conflicts_with_all = ["oauth", "db", "all"])]
         iparams: bool,
         /// Only OAuth data (client credentials, oauth_iparams, tokens).
-        #[arg(long, conflicts_with_all = ["iparams", "all"])]
+        #[arg(long, conflicts_with_all = ["iparams", "db", "all"])]
         oauth: bool,
+        /// Only the key-value store (what the app stored with client.db and $db).
+        #[arg(long, conflicts_with_all = ["iparams", "oauth", "all"])]
+        db: bool,
         /// Everything (the default).
         #[arg(long)]
         all: bool,
@@ -248,6 +269,16 @@ pub enum StoreAction {
         /// Write to FILE instead of the standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Bring over the data of `fdk run`: the $db keys and the installation parameters of an
+    /// FDK `.fdk/localstore` file (secure parameters are encrypted on the way in).
+    ///
+    /// Keys and parameters of the same name are replaced; expired keys are left out; OAuth
+    /// tokens are not copied (authorize again at /custom_configs).
+    Import {
+        /// The FDK localstore file, or the app folder (or its .fdk folder) that holds it.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
     },
 }
 
@@ -264,10 +295,12 @@ impl RunArgs {
             request_timeout_ms: self.request_timeout,
             no_rate_limit: self.no_rate_limit,
             no_response_limit: self.no_response_limit,
+            no_db_limits: self.no_db_limits,
             refresh_margin_secs: self.refresh_margin,
             inspector_records: self.inspector_records,
             log_file: self.log_file.clone(),
             state_file: self.state_file.clone(),
+            node: self.node.clone(),
         }
     }
 }

@@ -12,7 +12,11 @@ use crate::cli::{
 };
 use crate::config::{self, Config};
 use crate::inspect::{self, Inspector, LogFile};
-use crate::server::{self, Shared};
+use crate::invoke::Invoker;
+use crate::kv::Kv;
+use crate::oauth::TokenManager;
+use crate::server::{self, Services, Shared};
+use crate::serverless::{self, Callbacks, Runtime};
 use crate::snapshot::{self, Snapshot, watch};
 use crate::state::StateFile;
 use crate::store::{self, ResetScope, Store, StoreError};
@@ -38,8 +42,25 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
     };
     let opts = validate::Options {
         config_only: args.config_only,
+        ..Default::default()
     };
-    let report = validate::validate(&loaded, &opts);
+    let mut report = validate::validate(&loaded, &opts);
+    // server.js needs Node to be checked; validate/ starts no process, so its findings are
+    // gathered here and join the report.
+    if loaded.app.has_server_js && !args.config_only {
+        let facts = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(serverless::facts(&loaded.app, args.node.as_deref())),
+            Err(e) => validate::serverless::ServerFacts::NoNode(format!(
+                "the async runtime could not start ({e})"
+            )),
+        };
+        let found = validate::serverless::node_report(&loaded.app, &facts);
+        report.diagnostics.extend(found.diagnostics);
+        report.sort();
+    }
     match args.format {
         Format::Json => println!(
             "{}",
@@ -95,7 +116,13 @@ fn prepare(args: &RunArgs) -> Result<Ready, ExitCode> {
         ExitCode::from(code)
     };
     let root: PathBuf = args.app.app_dir.clone();
-    let (loaded, report) = snapshot::load_and_validate(&root).map_err(|e| fail(2, &e))?;
+    // Hints name the setup pages at the port asked for (a free one, `--port 0`, is known
+    // only once bound, after validation: then they name the default).
+    let opts = validate::Options {
+        port: (args.port != 0).then_some(args.port),
+        ..Default::default()
+    };
+    let (loaded, report) = snapshot::load_and_validate(&root, &opts).map_err(|e| fail(2, &e))?;
     let color = render::use_color(std::io::stderr().is_terminal());
     if report.has_errors() {
         eprint!("{}", render::text(&report, Some(&loaded.app), color));
@@ -133,13 +160,51 @@ fn prepare(args: &RunArgs) -> Result<Ready, ExitCode> {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
-    let snapshot = Arc::new(Snapshot::new(loaded.app, report));
+    let snapshot = Arc::new(Snapshot::new(loaded.app, report).validated_with(opts));
     let shared = Arc::new(Shared::new(config, snapshot.clone()));
     Ok(Ready {
         shared,
         snapshot,
         store,
         listener,
+        inspector,
+    })
+}
+
+/// The server's services (token lifecycle, invoker, key-value store, Node worker, inspector),
+/// built inside the actix system because the Node worker spawns on its runtime.
+fn services(
+    shared: &Shared,
+    snapshot: Arc<Snapshot>,
+    store: Store,
+    inspector: Inspector,
+) -> Result<Services, server::ServeError> {
+    // The OAuth client (token endpoints) pools connections to the providers; templates
+    // go out through the invoker's clients.
+    let http =
+        crate::net::token_client().map_err(|e| server::ServeError::Io(std::io::Error::other(e)))?;
+    let config = &shared.config;
+    let tokens = Arc::new(TokenManager::new(store.clone(), config.clone(), http));
+    let invoker = Invoker::new(config).recording(inspector.is_recording());
+    let kv = Arc::new(Kv::new(store.clone(), config));
+    // The worker starts Node only if the app has a server/server.js (now or later).
+    let serverless = Runtime::start(
+        config.node.clone(),
+        snapshot.clone(),
+        Callbacks::new(
+            snapshot,
+            store.clone(),
+            tokens.clone(),
+            invoker.for_worker(),
+            kv.clone(),
+        ),
+    );
+    Ok(Services {
+        store,
+        tokens,
+        invoker,
+        kv,
+        serverless,
         inspector,
     })
 }
@@ -220,8 +285,9 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     let recorder = inspector.clone();
     let served = system.block_on(async move {
         // Watching before serving: the banner promises that edits are picked up.
-        watch::spawn(snapshot);
-        server::serve(shared, store, inspector, listener, ready).await
+        watch::spawn(snapshot.clone());
+        let services = services(&shared, snapshot, store, inspector)?;
+        server::serve(shared, services, listener, ready).await
     });
     recorder.flush();
     match served {
@@ -254,14 +320,11 @@ fn exec_cmd(args: &ExecArgs) -> ExitCode {
     let system = actix_web::rt::System::new();
     let recorder = inspector.clone();
     let code = system.block_on(async move {
-        watch::spawn(snapshot);
-        let server = match server::start(
-            shared.clone(),
-            store,
-            inspector,
-            listener,
-            server::Signals::Ignored,
-        ) {
+        watch::spawn(snapshot.clone());
+        let started = services(&shared, snapshot, store, inspector).and_then(|services| {
+            server::start(shared.clone(), services, listener, server::Signals::Ignored)
+        });
+        let server = match started {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -328,7 +391,7 @@ async fn run_command(command: &[String], base: &str) -> ExitCode {
     let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
-            let shown = inspect::text::clean(program, 256);
+            let shown = crate::term::cut(program, 256);
             eprintln!("error: cannot run `{shown}`: {e}");
             let code = if e.kind() == std::io::ErrorKind::NotFound {
                 127
@@ -394,33 +457,42 @@ fn banner(config: &Config, app: &app::App, out: &mut dyn std::io::Write) {
 
 fn store_cmd(args: &StoreArgs) -> ExitCode {
     let path = config::store_path(&args.app.app_dir, args.store.as_ref());
-    // `show` must not create a store that does not exist yet.
+    // `show` and `reset` must not create a store that does not exist yet; `import` does.
     if !path.exists() {
         match &args.action {
-            StoreAction::Show => println!(
-                "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).",
-                path.display()
-            ),
+            StoreAction::Show => {
+                println!(
+                    "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).",
+                    path.display()
+                );
+                return ExitCode::SUCCESS;
+            }
             StoreAction::Reset { .. } => {
-                println!("Nothing to reset: {} does not exist.", path.display())
+                println!("Nothing to reset: {} does not exist.", path.display());
+                return ExitCode::SUCCESS;
             }
             StoreAction::Export { output } => {
                 eprintln!(
                     "Nothing stored yet: {} does not exist; the state file is empty.",
                     path.display()
                 );
-                let empty = StateFile {
-                    version: crate::state::VERSION,
-                    system_settings: None,
-                    iparams: None,
-                    secure_iparams_from_env: Default::default(),
-                    db: Vec::new(),
-                };
-                return write_state(&empty, output.as_deref());
+                return write_state(&StateFile::empty(), output.as_deref());
             }
+            StoreAction::Import { .. } => {}
         }
-        return ExitCode::SUCCESS;
     }
+    // Read and check the file before the store is opened (or created): a wrong path
+    // changes nothing.
+    let found = match &args.action {
+        StoreAction::Import { path: from } => match read_localstore(from, &args.app.app_dir) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        _ => None,
+    };
     let store = match Store::open(&path) {
         Ok(s) => s,
         Err(e) => {
@@ -453,28 +525,42 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
         };
     }
     let result = rt.block_on(async {
-        match args.action {
+        match &args.action {
             StoreAction::Export { .. } => Ok(()),
             StoreAction::Show => {
                 let app = app::load(&args.app.app_dir).ok().map(|l| l.app);
                 let summary = store.summary().await?;
+                let keys = store.kv_list(store::now_ms()).await?;
                 print!("{}", render_summary(&summary, app.as_ref()));
+                print!("{}", render_keys(&keys, store::now_ms()));
                 Ok(())
             }
-            StoreAction::Reset { iparams, oauth, .. } => {
-                let (scope, what) = if iparams {
+            StoreAction::Reset {
+                iparams, oauth, db, ..
+            } => {
+                let (scope, what) = if *iparams {
                     (ResetScope::Iparams, "installation parameters")
-                } else if oauth {
+                } else if *oauth {
                     (
                         ResetScope::OAuth,
                         "OAuth credentials, oauth_iparams and tokens",
                     )
+                } else if *db {
+                    (ResetScope::Db, "the key-value store (client.db, $db)")
                 } else {
                     (ResetScope::All, "everything")
                 };
                 store.reset(scope).await?;
                 println!("Cleared {what} from {}.", path.display());
                 Ok::<(), StoreError>(())
+            }
+            StoreAction::Import { .. } => {
+                let Some((from, found)) = &found else {
+                    return Ok(());
+                };
+                crate::import::apply(&store, found).await?;
+                print!("{}", render_import(from, &path, found));
+                Ok(())
             }
         }
     });
@@ -583,6 +669,33 @@ fn oauth_cmd(args: &OauthArgs) -> ExitCode {
     }
 }
 
+/// Unix seconds as a date and time in UTC, `2026-01-01 00:00:00 UTC`.
+fn date(t: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(t) {
+        Ok(d) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second()
+        ),
+        Err(_) => format!("{t} (seconds since 1970, out of range)"),
+    }
+}
+
+/// A length of time in the largest unit that keeps it readable: `45 s`, `12 min`, `5 h`,
+/// `3 days`.
+fn span(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 2 * 3600 => format!("{} min", s / 60),
+        s if s < 2 * 86_400 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
 /// `store show` output: plain text for people, secrets already masked by the store.
 fn render_summary(s: &store::Summary, app: Option<&app::App>) -> String {
     use std::fmt::Write;
@@ -591,9 +704,9 @@ fn render_summary(s: &store::Summary, app: Option<&app::App>) -> String {
         Some(t) => {
             let left = t - store::now();
             if left >= 0 {
-                format!("{t} (in {left} s)")
+                format!("{} (in {})", date(t), span(left))
             } else {
-                format!("{t} ({} s ago)", -left)
+                format!("{} ({} ago)", date(t), span(-left))
             }
         }
         None => "unknown".to_string(),
@@ -691,6 +804,124 @@ fn render_summary(s: &store::Summary, app: Option<&app::App>) -> String {
         if i.status.last_refresh_at.is_some() {
             let _ = writeln!(out, "    last refresh   {}", time(i.status.last_refresh_at));
         }
+    }
+    out
+}
+
+/// The FDK localstore named on the command line, read and parsed; the app folder, when it
+/// loads, says which product FDK 9's `modules` keys belong to and which iparams are secure.
+fn read_localstore(
+    from: &std::path::Path,
+    app_dir: &std::path::Path,
+) -> Result<(PathBuf, crate::import::Imported), crate::import::ImportError> {
+    let file = crate::import::locate(from);
+    let text = std::fs::read_to_string(&file).map_err(|e| crate::import::ImportError::Read {
+        path: file.clone(),
+        source: e,
+    })?;
+    let app = app::load(app_dir).ok().map(|l| l.app);
+    let found = crate::import::parse(&file, &text, app.as_ref(), store::now_ms())?;
+    Ok((file, found))
+}
+
+/// What `store import` did, for the terminal.
+fn render_import(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    found: &crate::import::Imported,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Imported from {} into {}:",
+        from.display(),
+        to.display()
+    );
+    let mut per_scope: std::collections::BTreeMap<&str, usize> = Default::default();
+    for k in &found.keys {
+        *per_scope.entry(k.scope.as_str()).or_default() += 1;
+    }
+    let scopes: Vec<String> = per_scope.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    let _ = writeln!(
+        out,
+        "  {} key(s) of the key-value store{}",
+        found.keys.len(),
+        if scopes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", crate::term::safe(&scopes.join(", ")))
+        }
+    );
+    match &found.iparams {
+        Some((values, secure)) => {
+            let _ = writeln!(
+                out,
+                "  {} installation parameter(s){}",
+                values.len(),
+                if secure.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", {} secure (encrypted): {}",
+                        secure.len(),
+                        crate::term::safe(&secure.join(", "))
+                    )
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  no installation parameters (none in the file)");
+        }
+    }
+    if found.expired > 0 {
+        let _ = writeln!(out, "  left out {} expired key(s)", found.expired);
+    }
+    for s in &found.skipped {
+        let _ = writeln!(out, "  left out {}", crate::term::safe(s));
+    }
+    if found.has_oauth_tokens {
+        let _ = writeln!(
+            out,
+            "  OAuth tokens were not copied (FDK keeps them in clear text): authorize again at /custom_configs"
+        );
+    }
+    out
+}
+
+/// Longest value shown per key by `store show`.
+const SHOWN_VALUE: usize = 100;
+
+/// The key-value store for `store show`: values shown (they are not secrets), long ones cut.
+fn render_keys(keys: &[store::KvRecord], now_ms: i64) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "\nKey-value store (client.db, $db):");
+    if keys.is_empty() {
+        let _ = writeln!(out, "  (no keys)");
+        return out;
+    }
+    let mut scope = "";
+    for k in keys {
+        if k.scope != scope {
+            scope = &k.scope;
+            let _ = writeln!(out, "  {}:", crate::term::safe(scope));
+        }
+        let expiry = match k.expires_at {
+            Some(t) => format!("  (expires in {} s)", ((t - now_ms) as f64 / 1000.0).ceil()),
+            None => String::new(),
+        };
+        let size = if k.value.chars().count() > SHOWN_VALUE {
+            format!("  ({} bytes)", k.value.len())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "    {} = {}{size}{expiry}",
+            crate::term::safe(&k.key),
+            crate::term::cut(&k.value, SHOWN_VALUE)
+        );
     }
     out
 }

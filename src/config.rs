@@ -36,11 +36,14 @@ pub struct Flags {
     pub request_timeout_ms: Option<u64>,
     pub no_rate_limit: bool,
     pub no_response_limit: bool,
+    pub no_db_limits: bool,
     pub refresh_margin_secs: u64,
     /// `--inspector-records N` (0: keep none).
     pub inspector_records: usize,
     pub log_file: Option<PathBuf>,
     pub state_file: Option<PathBuf>,
+    /// `--node PATH`.
+    pub node: Option<PathBuf>,
 }
 
 /// The request inspector's knobs.
@@ -79,8 +82,11 @@ pub struct Config {
     /// Host → base URL overrides (`--upstream`, `fdk-emu.json`, the demo provider's API).
     pub upstreams: Vec<(String, url::Url)>,
     pub request_timeout: Duration,
+    /// The production rate limits: 50 template requests and 50 key-value requests a minute.
     pub rate_limit: bool,
     pub response_limit: bool,
+    /// The key-value store's production limits on keys and values (length, size, nesting).
+    pub db_limits: bool,
     pub refresh_margin: Duration,
     /// How long a pending OAuth `state` stays valid: 10 minutes, or
     /// `FDK_EMU_OAUTH_STATE_TTL_SECS` (a knob for the tests of expired states, which cannot
@@ -89,6 +95,9 @@ pub struct Config {
     pub inspector: InspectorConfig,
     /// `--state FILE`: iparams, system settings and db keys loaded into the store at start.
     pub state_file: Option<PathBuf>,
+    /// The Node.js that runs `server/server.js`: `--node` (or `FDK_EMU_NODE`), else `node`
+    /// on `PATH` (looked up only for apps that have a `server.js`).
+    pub node: Option<PathBuf>,
 }
 
 impl Config {
@@ -127,6 +136,7 @@ impl Config {
             request_timeout: Duration::from_millis(request_timeout),
             rate_limit: !flags.no_rate_limit,
             response_limit: !flags.no_response_limit,
+            db_limits: !flags.no_db_limits,
             refresh_margin: Duration::from_secs(flags.refresh_margin_secs),
             oauth_state_ttl,
             inspector: InspectorConfig {
@@ -134,6 +144,7 @@ impl Config {
                 log_file: flags.log_file.clone(),
             },
             state_file: flags.state_file.clone(),
+            node: flags.node.clone(),
         })
     }
 
@@ -174,6 +185,26 @@ impl Config {
         url.to_string()
     }
 
+    /// Where a request for `url` goes when its host is overridden (`--upstream`,
+    /// `fdk-emu.json`; the last entry for a host wins): the override's base with `url`'s
+    /// path and query, and the `Host` header to send ([`host_header`]). `None` when the host
+    /// is not overridden.
+    pub fn route(&self, url: &url::Url) -> Option<Routed> {
+        let host = url.host_str()?.to_ascii_lowercase();
+        let (_, base) = self.upstreams.iter().rev().find(|(h, _)| *h == host)?;
+        let mut text = base.as_str().trim_end_matches('/').to_string();
+        text.push_str(url.path());
+        if let Some(q) = url.query() {
+            text.push('?');
+            text.push_str(q);
+        }
+        let routed = url::Url::parse(&text).ok()?;
+        Some(Routed {
+            url: routed,
+            host: host_header(&host, base, Some(self.port)),
+        })
+    }
+
     /// The command line's defaults on `port`, for unit tests.
     pub fn for_tests(port: u16) -> Config {
         Config {
@@ -186,12 +217,45 @@ impl Config {
             request_timeout: Duration::from_secs(15),
             rate_limit: true,
             response_limit: true,
+            db_limits: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: OAUTH_STATE_TTL,
             inspector: InspectorConfig::default(),
             state_file: None,
+            node: None,
         }
     }
+}
+
+/// A request sent elsewhere by a host override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed {
+    pub url: url::Url,
+    /// The `Host` header to send instead of the one of `url`, if any.
+    pub host: Option<String>,
+}
+
+/// The `Host` header of a request for `host` that an override sends to `base`; `own_port`
+/// is the port fdk-emu serves on.
+///
+/// An override to a local server (an IP address or `localhost`: a mock, httpbin, a proxy
+/// on this machine) stands in for the real API, so the request keeps the host the real API
+/// would see, `api.example.com`, and a virtual host or an assertion on `Host` behaves as in
+/// production. Two kinds of override say otherwise, and get the `Host` of their own URL
+/// (`None` here: the client writes it): one to another domain name (that server is reached
+/// by its own name: its virtual host, and the name its TLS certificate is for), and one to
+/// fdk-emu itself (the demo provider's API), which answers only to `localhost` and
+/// `127.0.0.1` (the guard against DNS rebinding).
+pub fn host_header(host: &str, base: &url::Url, own_port: Option<u16>) -> Option<String> {
+    let local = match base.host() {
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => true,
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    };
+    let ours = own_port.is_some() && base.port_or_known_default() == own_port;
+    (local && !ours).then(|| host.trim().trim_end_matches('.').to_ascii_lowercase())
 }
 
 /// The store file of an app: `--store`, else `<app>/.fdk/localstore.sqlite`.
@@ -247,6 +311,50 @@ fn fdk_config_timeout(root: &Path) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overridden_urls_keep_path_and_query_and_say_which_host_to_send() {
+        let url = |s: &str| url::Url::parse(s).expect("url");
+        let mut c = Config::for_tests(0);
+        c.upstreams = vec![
+            (
+                "auth.example.com".into(),
+                url("http://127.0.0.1:9000/base/"),
+            ),
+            ("api.example.com".into(), url("http://127.0.0.1:1")),
+            ("api.example.com".into(), url("https://staging.example.net")),
+        ];
+        let r = c
+            .route(&url("https://AUTH.example.com/oauth/authorize?a=1&b=%20"))
+            .expect("routed");
+        assert_eq!(
+            r.url.as_str(),
+            "http://127.0.0.1:9000/base/oauth/authorize?a=1&b=%20"
+        );
+        assert_eq!(r.host.as_deref(), Some("auth.example.com"));
+        // The last entry wins; a named upstream is reached by its own name.
+        let r = c.route(&url("https://api.example.com/v1")).expect("routed");
+        assert_eq!(r.url.as_str(), "https://staging.example.net/v1");
+        assert_eq!(r.host, None);
+        assert_eq!(c.route(&url("https://other.example.com/")), None);
+        assert_eq!(
+            host_header("api.example.com", &url("http://localhost:8001"), None).as_deref(),
+            Some("api.example.com")
+        );
+        assert_eq!(
+            host_header("api.example.com", &url("http://[::1]:8001"), Some(10001)).as_deref(),
+            Some("api.example.com")
+        );
+        // fdk-emu itself (the demo provider's API) answers to its own name only.
+        assert_eq!(
+            host_header(
+                "api.demo.test",
+                &url("http://127.0.0.1:10001/_demo"),
+                Some(10001)
+            ),
+            None
+        );
+    }
 
     #[test]
     fn the_demo_api_follows_the_bound_port_and_explicit_overrides_win() {

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::app::App;
-use crate::store::{Store, StoreError};
+use crate::store::{KvRecord, Store, StoreError};
 
 /// The format version this build reads and writes.
 pub const VERSION: u32 = 1;
@@ -94,10 +94,14 @@ pub enum StateError {
     )]
     Twice { path: PathBuf, name: String },
     #[error(
-        "--state {}: the file holds {count} db key(s), and this build of fdk-emu has no key-value store to load them into yet",
+        "--state {}: db key '{key}' (scope '{scope}'): the value must be a JSON object, as client.db.set stores",
         path.display()
     )]
-    NoKeyValueStore { path: PathBuf, count: usize },
+    DbValue {
+        path: PathBuf,
+        scope: String,
+        key: String,
+    },
     #[error("{0}")]
     Store(#[from] StoreError),
 }
@@ -165,10 +169,12 @@ impl StateFile {
         app: &App,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Loaded, StateError> {
-        if !self.db.is_empty() {
-            return Err(StateError::NoKeyValueStore {
+        // Checked before anything is written, like the environment variables below.
+        if let Some(k) = self.db.iter().find(|k| !k.value.is_object()) {
+            return Err(StateError::DbValue {
                 path: path.to_path_buf(),
-                count: self.db.len(),
+                scope: crate::term::cut(&k.scope, 64),
+                key: crate::term::cut(&k.key, 64),
             });
         }
         let mut secure = app.iparams.secure_names();
@@ -206,6 +212,22 @@ impl StateFile {
         if let Some(values) = iparams {
             store.set_iparams(values, &secure).await?;
         }
+        if !self.db.is_empty() {
+            let now = crate::store::now_ms();
+            let records = self
+                .db
+                .iter()
+                .map(|k| KvRecord {
+                    scope: k.scope.clone(),
+                    key: k.key.clone(),
+                    value: k.value.to_string(),
+                    created_at: now,
+                    updated_at: now,
+                    expires_at: k.expires_at,
+                })
+                .collect();
+            store.kv_import(records).await?;
+        }
         Ok(Loaded {
             iparams: count,
             secure_from_env: from_env,
@@ -241,13 +263,37 @@ impl StateFile {
                 })
                 .collect()
         });
+        let db = store
+            .kv_list(crate::store::now_ms())
+            .await?
+            .into_iter()
+            .map(|r| DbKey {
+                // The store holds what the kv core checked; a value that does not parse
+                // (written by hand into the SQLite file) is kept as its text.
+                value: serde_json::from_str(&r.value).unwrap_or(Value::String(r.value)),
+                scope: r.scope,
+                key: r.key,
+                expires_at: r.expires_at,
+            })
+            .collect();
         Ok(StateFile {
             version: VERSION,
             system_settings,
             iparams,
             secure_iparams_from_env,
-            db: Vec::new(),
+            db,
         })
+    }
+
+    /// A state file that changes nothing (`store export` before anything is stored).
+    pub fn empty() -> StateFile {
+        StateFile {
+            version: VERSION,
+            system_settings: None,
+            iparams: None,
+            secure_iparams_from_env: IndexMap::new(),
+            db: Vec::new(),
+        }
     }
 }
 

@@ -502,13 +502,13 @@ fn malformed_calls_get_a_clear_4xx() {
         v["message"],
         "the body of POST /dprouter is larger than 8 MB"
     );
-    // The route header is case-insensitive; other routes are not allowed.
+    // The route header is case-insensitive; routes the server does not know are not allowed.
     let (status, v) = post(
         "PROXY",
         r#"{"action":"invokeTemplate","templateName":"ping"}"#,
     );
     assert_eq!(status, 200, "{v}");
-    let (status, v) = post("db", "{}");
+    let (status, v) = post("nosuchroute", "{}");
     assert_eq!(
         (status, v),
         (404, json!({"message":"Route not allowed","status":404}))
@@ -516,7 +516,7 @@ fn malformed_calls_get_a_clear_4xx() {
     // ... and the browser's connection stays open for its next call.
     let r = client()
         .post(server.url("/dprouter"))
-        .header("MKP-ROUTE", "db")
+        .header("MKP-ROUTE", "nosuchroute")
         .body(r#"{"action":"get","data":{"key":"k"}}"#)
         .send()
         .expect("POST /dprouter");
@@ -734,4 +734,16 @@ fn get_redirects_are_followed_like_fdk_and_credentials_stay_on_their_host() {
     assert_eq!(env["status"], 302, "{env}");
     assert_eq!(env["headers"]["location"], "/anything", "{env}");
     assert!(env.get("errorSource").is_none(), "{env}");
+}
+
+/// With a host routed elsewhere by `--upstream`, the API still receives the template's host
+/// in `Host`, as the real API would.
+#[test]
+fn overridden_hosts_keep_the_templates_host_header() {
+    let httpbin = Httpbin::start();
+    let (_tmp, dir) = copy_app("invoke");
+    let server = start(&dir, &httpbin, &["--no-rate-limit"]);
+    let env = invoke(&server, call("ping", json!({})));
+    let got = echoed(&env);
+    assert_eq!(got["headers"]["Host"], "api.httpbin.test", "{got}");
 }

@@ -297,3 +297,114 @@ async fn account_handshake_by_clicking_and_agent_popup() {
     b.close().await;
     drop(server);
 }
+
+/// An agent-level integration has a way in: its `oauth_iparams` can be entered on the setup
+/// pages (a step of `/custom_configs`), and the home page lists it with an Authorize button
+/// that runs the popup flow and keeps the tokens in this browser for the app's pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_integrations_are_authorized_from_the_home_page() {
+    let (_tmp, dir) = demo_with_agent();
+    // The agent integration takes a region from its oauth_iparams.
+    let path = dir.join("config/oauth_config.json");
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    v["integrations"]["agentdemo"]["authorize_url"] =
+        json!("http://localhost:10001/_demo/oauth/authorize?region=<%= oauth_iparams.region %>");
+    v["integrations"]["agentdemo"]["oauth_iparams"] = json!({"region": {
+        "display_name": "Region", "description": "Your account's region", "type": "text",
+        "required": true}});
+    std::fs::write(&path, serde_json::to_string_pretty(&v).expect("json")).expect("write");
+    let server =
+        tokio::task::spawn_blocking(move || common::Server::start(&dir, &["--demo-provider"]))
+            .await
+            .expect("server");
+    let port = server.port;
+    let base = format!("http://localhost:{port}");
+    let b = Browser::start("agent_home").await;
+
+    // The parameters of the agent integration are a setup step with their own page.
+    let status: Value = reqwest::get(format!("{base}/api/status"))
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    let step = status["setup"]["steps"]
+        .as_array()
+        .and_then(|s| {
+            s.iter()
+                .find(|s| s["id"] == "oauth_iparams:agentdemo")
+                .cloned()
+        })
+        .unwrap_or_default();
+    assert_eq!(step["state"], "todo", "{status}");
+    b.goto(&format!("{base}/oauth_iparams?integration=agentdemo"))
+        .await;
+    let field = b.css("#f-region").await;
+    field.send_keys("eu").await.expect("type");
+    b.screenshot("01-agent-parameters").await;
+    b.click("form button[type=submit]").await;
+    b.wait_js(
+        "location.pathname !== '/oauth_iparams'",
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // The home page lists the agent integration with an Authorize button.
+    b.goto(&format!("{base}/")).await;
+    let button = b
+        .css("#agent-integrations button[data-integration=agentdemo]")
+        .await;
+    assert!(
+        button
+            .text()
+            .await
+            .expect("text")
+            .contains("Demo provider, agent level")
+    );
+    b.screenshot("02-home").await;
+    let opener = b.client.window().await.expect("window");
+    button.click().await.expect("click Authorize");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let popup = loop {
+        let windows = b.client.windows().await.expect("windows");
+        if let Some(w) = windows.into_iter().find(|w| *w != opener) {
+            break w;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Authorize opened no popup"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    b.client.switch_to_window(popup).await.expect("popup");
+    let consent = b.css("#authorize").await;
+    let url = b.client.current_url().await.expect("url");
+    assert!(
+        url.query().unwrap_or_default().contains("region=eu"),
+        "the agent's oauth_iparams are used: {url}"
+    );
+    consent.click().await.expect("click Authorize");
+    b.client.switch_to_window(opener).await.expect("opener");
+    b.wait_js(
+        "document.querySelector('#agent-integrations [data-state=agentdemo]').textContent.indexOf('Authorized') === 0",
+        Duration::from_secs(10),
+    )
+    .await;
+    b.screenshot("03-authorized").await;
+    // The tokens are where the app's pages look for them.
+    let stored = b
+        .wait_js(
+            "Object.keys(localStorage).filter(function (k) { return /^fdk-emu:tokens:.*:agentdemo$/.test(k); }).map(function (k) { return JSON.parse(localStorage.getItem(k)); })[0]",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(
+        stored["access_token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("demoat_")),
+        "{stored}"
+    );
+    b.close().await;
+    drop(server);
+}

@@ -310,10 +310,12 @@ impl Lifecycle {
             request_timeout: Duration::from_secs(5),
             rate_limit: true,
             response_limit: true,
+            db_limits: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
             inspector: Default::default(),
             state_file: None,
+            node: None,
         };
         let http = reqwest::Client::new();
         let manager = Arc::new(TokenManager::new(store.clone(), config, http));
@@ -560,5 +562,47 @@ fn oauth_iparams_render_the_config_and_setup_credentials_override_the_file() {
     assert_eq!(
         integration_status(&server.base, "alpha")["authorized"],
         false
+    );
+}
+
+/// `--upstream` reaches the OAuth URLs: with the provider's host routed to a local provider,
+/// the browser is sent to the local authorize URL and the code is exchanged there, with no
+/// edit of oauth_config.json. The provider sees its own host name, as the real one would.
+#[test]
+fn upstream_overrides_reach_the_authorize_and_token_urls() {
+    let mock = MockServer::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let app = single_form_app(
+        tmp.path(),
+        "https://auth.provider.test/authorize",
+        "https://auth.provider.test/token",
+    );
+    let up = format!("auth.provider.test={}", mock.base);
+    let server = common::Server::start(&app, &["--upstream", &up]);
+    let http = http();
+    let r = http
+        .get(server.url("/auth/index"))
+        .send()
+        .expect("/auth/index");
+    assert_eq!(r.status(), 302, "{:?}", r.text());
+    let authorize = location(&r, &server.base);
+    assert!(
+        authorize.starts_with(&format!("{}/authorize?", mock.base)),
+        "{authorize}"
+    );
+    let r = http.get(&authorize).send().expect("provider /authorize");
+    assert_eq!(r.status(), 302);
+    let callback = location(&r, &server.base);
+    let r = http.get(&callback).send().expect("callback");
+    assert_eq!(r.status(), 302, "{:?}", r.text());
+    let exchange = mock
+        .token_requests()
+        .into_iter()
+        .find(|r| r["grant_type"] == "authorization_code")
+        .expect("the code was exchanged at the local provider");
+    assert_eq!(exchange["headers"]["host"], "auth.provider.test");
+    assert_eq!(
+        integration_status(&server.base, "default")["authorized"],
+        true
     );
 }

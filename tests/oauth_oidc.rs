@@ -106,10 +106,12 @@ fn config_for(server: &common::Server) -> Config {
         request_timeout: Duration::from_secs(10),
         rate_limit: true,
         response_limit: true,
+        db_limits: true,
         refresh_margin: Duration::from_secs(1),
         oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
         inspector: Default::default(),
         state_file: None,
+        node: None,
     }
 }
 

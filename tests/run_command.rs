@@ -139,3 +139,18 @@ fn hot_reload_keeps_last_good_snapshot_until_fixed() {
     );
     assert!(s["serving"].as_str().unwrap().contains("current"), "{s}");
 }
+
+/// The iparam_test_data.json warning names the port the server runs on.
+#[test]
+fn test_data_warning_names_the_real_port() {
+    let (_tmp, dir) = copy_app("valid-v3");
+    std::fs::write(dir.join("config/iparam_test_data.json"), "{}").expect("write");
+    let mut server = Server::start(&dir, &[]);
+    let port = server.port;
+    let all = server.drain().join("\n");
+    assert!(all.contains("iparam_test_data.json is deprecated"), "{all}");
+    assert!(
+        all.contains(&format!("http://localhost:{port}/custom_configs")) && !all.contains("10001"),
+        "{all}"
+    );
+}

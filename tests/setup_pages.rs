@@ -356,7 +356,7 @@ async fn every_field_type_renders_validates_and_stores() {
         ),
         (
             "#f-fd-domain-error",
-            "Enter a domain name, e.g. yourcompany.freshdesk.com.",
+            "Enter the subdomain of the account: yourcompany for yourcompany.freshdesk.com.",
         ),
         ("#f-fd-api-key-error", "This field is required."),
     ];
@@ -411,7 +411,9 @@ async fn every_field_type_renders_validates_and_stores() {
     assert_eq!(c["notify"], true);
     assert_eq!(c["channels"], serde_json::json!(["email", "phone"]));
     assert_eq!(c["start_date"], "2026-02-28");
-    assert_eq!(c["fd_domain"], "acme.freshdesk.com");
+    // The domain of the account as typed, stored as its subdomain (see
+    // domain_fields_take_the_subdomain).
+    assert_eq!(c["fd_domain"], "acme");
     assert_eq!(c["internal_id"], "hidden-default");
     assert_ne!(
         c["fd_api_key"], "FDKEY-SECRET-99",
@@ -597,5 +599,425 @@ async fn iparams_json_change_events_run_the_apps_handlers() {
     assert_eq!(c["domain_name"], "acme.tracker.test");
     assert_eq!(c["validate"], true);
     assert!(!fetched.to_string().contains("EVENT-KEY-1"));
+    b.close().await;
+}
+
+/// Opens `store` of `app` with the test key (the server must not be running, or be done
+/// writing).
+fn open_store(app: &std::path::Path) -> fdk_emu::store::Store {
+    std::fs::create_dir_all(app.join(".fdk")).expect(".fdk");
+    fdk_emu::store::Store::open_with_key(
+        &app.join(".fdk").join("localstore.sqlite"),
+        fdk_emu::store::crypto::parse_hex_key(common::TEST_KEY).expect("key"),
+    )
+    .expect("open store")
+}
+
+/// A change handler that replaces a field's options (`utils.set(name, {values})` or
+/// `{options}`, as oauth-samples loads the Asana workspaces) makes those options installable;
+/// a value that no option ever allowed is still refused by the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_set_by_change_handlers_can_be_installed() {
+    let (_tmp, app) = copy_app("dynamic-options");
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("dynamic_options").await;
+    b.goto(&server.url("/custom_configs/install")).await;
+    b.wait_js(
+        "!!window.utils && typeof window.loadChoices === 'function'",
+        Duration::from_secs(10),
+    )
+    .await;
+    fill(&b, "#f-account", "acme").await;
+    // Leaving the field fires `change`.
+    b.click("#f-workspace").await;
+    b.wait_js(
+        "Array.prototype.some.call(document.querySelectorAll('#f-workspace option'), function (o) { return o.value === 'acme-ws-2'; })",
+        Duration::from_secs(10),
+    )
+    .await;
+    b.select("#f-workspace", "acme-ws-2").await;
+    b.click("input[name=projects][value=beta]").await;
+    b.click("input[name=colour][value=blue]").await;
+    b.screenshot("01-options-loaded").await;
+    submit(&b).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
+        .await;
+    let c = fetch_stored(&server).await["customIParams"].clone();
+    assert_eq!(c["workspace"], "acme-ws-2");
+    assert_eq!(c["projects"], serde_json::json!(["beta"]));
+    assert_eq!(c["colour"], "blue");
+
+    // The edit page shows the stored choices, and saving them again works without the
+    // handler having run.
+    b.goto(&server.url("/custom_configs/install")).await;
+    assert_eq!(
+        value(&b, "#f-workspace").await.as_deref(),
+        Some("acme-ws-2")
+    );
+    assert!(
+        b.css("input[name=projects][value=beta]")
+            .await
+            .is_selected()
+            .await
+            .expect("selected")
+    );
+    b.screenshot("02-edit-state").await;
+    submit(&b).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
+        .await;
+
+    // A value that none of the page's options allowed is refused.
+    let r = reqwest::Client::new()
+        .post(server.url("/custom_configs/install"))
+        .form(&[
+            ("account", "acme"),
+            ("workspace", "not-an-option"),
+            ("colour", "blue"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.expect("html");
+    assert!(html.contains("Choose one of the listed options."), "{html}");
+    b.close().await;
+}
+
+/// With `"client_id": "<%= oauth_iparams.client_id %>"` the credentials are asked once, on the
+/// OAuth parameters page, and what is entered there is what the handshake uses (not an older
+/// value of the client page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_from_oauth_iparams_are_asked_once() {
+    let (_tmp, app) = copy_app("valid-v3");
+    {
+        let store = open_store(&app);
+        store
+            .set_system_settings(serde_json::json!({
+                "subscribed_modules": ["support_ticket"],
+                "endpoint_urls": {"support_ticket": "https://acme.freshdesk.com"}
+            }))
+            .await
+            .expect("settings");
+        store
+            .set_credentials(
+                "github",
+                &fdk_emu::store::Credentials {
+                    client_id: "stale-page-client".into(),
+                    client_secret: "stale-page-secret".into(),
+                },
+            )
+            .await
+            .expect("credentials");
+    }
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("credentials_once").await;
+    b.goto(&server.url("/custom_configs")).await;
+    assert_eq!(b.path().await, "/oauth_iparams?integration=github");
+    let nav = b
+        .client
+        .execute(
+            "return Array.prototype.map.call(document.querySelectorAll('nav .step a'), function (a) { return a.getAttribute('href'); });",
+            vec![],
+        )
+        .await
+        .expect("nav");
+    assert!(
+        !nav.to_string().contains("/oauth_configs"),
+        "no separate client step: {nav}"
+    );
+    fill(&b, "#f-client-id", "iparam-client").await;
+    fill(&b, "#f-client-secret", "IPARAM-SECRET-9").await;
+    fill(&b, "#f-org", "acme").await;
+    b.screenshot("01-parameters").await;
+    submit(&b).await;
+    b.wait_js(
+        "location.pathname === '/custom_configs/authorize'",
+        Duration::from_secs(10),
+    )
+    .await;
+    // The client page says where the credentials are entered instead of asking again.
+    b.goto(&server.url("/oauth_configs?integration=github"))
+        .await;
+    let page = b.client.source().await.expect("source");
+    assert!(
+        page.contains("oauth_iparams") && page.contains("/oauth_iparams?integration=github"),
+        "{page}"
+    );
+    assert!(b.client.find(Locator::Css("#f-client-id")).await.is_err());
+    b.screenshot("02-client-page").await;
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(server.url("/auth/index?integration=github"))
+        .send()
+        .await
+        .expect("auth index");
+    assert_eq!(r.status(), 302);
+    let to = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(to.contains("client_id=iparam-client"), "{to}");
+    b.close().await;
+}
+
+/// A `domain` field takes the account's subdomain, with the product's domain shown after the
+/// input, as the platform's installation page does; templates append `.freshdesk.com`
+/// themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domain_fields_take_the_subdomain() {
+    let (_tmp, app) = copy_app("all-fields");
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("domain_field").await;
+    b.goto(&server.url("/custom_configs/install")).await;
+    let input = b.css("#f-fd-domain").await;
+    assert_eq!(
+        input.attr("placeholder").await.expect("attr").as_deref(),
+        Some("yourcompany")
+    );
+    assert_eq!(
+        text(&b, "[data-field=fd_domain] .suffix").await,
+        ".freshdesk.com"
+    );
+    fill(&b, "#f-subdomain", "acme42").await;
+    fill(&b, "#f-contact-email", "ops@acme.test").await;
+    fill(&b, "#f-fd-api-key", "FDKEY-SECRET-7").await;
+    fill(&b, "#f-fd-domain", "acme.freshdesk.com.evil").await;
+    submit(&b).await;
+    b.wait_js(
+        "!document.getElementById('f-fd-domain-error').hidden",
+        Duration::from_secs(5),
+    )
+    .await;
+    let message = text(&b, "#f-fd-domain-error").await;
+    assert!(message.contains("yourcompany.freshdesk.com"), "{message}");
+    submit_without_js_checks(&b).await;
+    b.wait_js(
+        "document.querySelector('.notice.error') !== null",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        text(&b, "#f-fd-domain-error").await,
+        message,
+        "same on the server"
+    );
+    b.screenshot("01-refused").await;
+    fill(&b, "#f-fd-api-key", "FDKEY-SECRET-7").await;
+    fill(&b, "#f-fd-domain", "acme").await;
+    submit(&b).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        fetch_stored(&server).await["customIParams"]["fd_domain"],
+        "acme"
+    );
+    // The whole domain (or URL) typed in is understood too, and stored as the subdomain.
+    fill(&b, "#f-fd-domain", "https://globex.freshdesk.com/").await;
+    submit(&b).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        fetch_stored(&server).await["customIParams"]["fd_domain"],
+        "globex"
+    );
+    b.screenshot("02-stored").await;
+    b.close().await;
+}
+
+/// Placeholder client credentials (`YOUR_CLIENT_ID`, `<client_id>`) do not count as entered:
+/// the client step stays to do, and its page says why instead of pre-filling the placeholder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placeholder_credentials_are_not_a_done_client_step() {
+    let (_tmp, app) = copy_app("oauth-placeholders");
+    {
+        let store = open_store(&app);
+        store
+            .set_system_settings(serde_json::json!({
+                "subscribed_modules": ["support_ticket"],
+                "endpoint_urls": {"support_ticket": "https://acme.freshdesk.com"}
+            }))
+            .await
+            .expect("settings");
+    }
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("placeholder_credentials").await;
+    b.goto(&server.url("/custom_configs")).await;
+    assert_eq!(b.path().await, "/oauth_configs?integration=asana");
+    let warning = text(&b, ".notice.warning").await;
+    assert!(
+        warning.contains("YOUR_CLIENT_ID") && warning.contains("placeholder"),
+        "{warning}"
+    );
+    assert_eq!(value(&b, "#f-client-id").await.as_deref(), Some(""));
+    b.screenshot("01-asana").await;
+    b.goto(&server.url("/oauth_configs?integration=github"))
+        .await;
+    assert!(text(&b, ".notice.warning").await.contains("<client_id>"));
+    let status: serde_json::Value = reqwest::get(server.url("/api/status"))
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    for id in ["oauth_config:asana", "oauth_config:github"] {
+        let step = status["setup"]["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["id"] == id).cloned())
+            .unwrap_or_default();
+        assert_eq!(step["state"], "todo", "{id}: {step}");
+    }
+    b.close().await;
+}
+
+/// After installing, the page links back to the app; required fields carry the `*` mark on
+/// every page, the account URL of the system settings included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_pages_lead_back_to_the_app_and_mark_required_fields() {
+    let (_tmp, app) = copy_app("all-fields");
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("back_to_the_app").await;
+    b.goto(&server.url("/system_settings")).await;
+    b.css("label[for=f-url-support-ticket] .req").await;
+    b.screenshot("01-system-settings").await;
+    fill(&b, "#f-url-support-ticket", "https://acme.freshdesk.com").await;
+    submit(&b).await;
+    b.wait_js(
+        "location.pathname === '/custom_configs/install'",
+        Duration::from_secs(10),
+    )
+    .await;
+    fill(&b, "#f-subdomain", "acme42").await;
+    fill(&b, "#f-contact-email", "ops@acme.test").await;
+    fill(&b, "#f-fd-api-key", "FDKEY-SECRET-8").await;
+    fill(&b, "#f-fd-domain", "acme").await;
+    submit(&b).await;
+    b.wait_js("location.search === '?saved=1'", Duration::from_secs(10))
+        .await;
+    let link = b.css("a#open-app").await;
+    assert_eq!(link.attr("href").await.expect("href").as_deref(), Some("/"));
+    assert!(link.text().await.expect("text").contains("Open the app"));
+    b.screenshot("02-installed").await;
+    link.click().await.expect("click");
+    b.wait_js("location.pathname === '/'", Duration::from_secs(10))
+        .await;
+    b.close().await;
+}
+
+/// An iparams.html whose getConfigs/postConfigs/validate live in `config/assets/iparams.js`
+/// (request-method-samples/sample-app) starts and installs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iparams_html_with_its_methods_in_config_assets_installs() {
+    let (_tmp, app) = copy_app("iparams-html-assets");
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("iparams_html_assets").await;
+    b.goto(&server.url("/custom_configs/install")).await;
+    enter_iparams_frame(&b).await;
+    b.wait_js(
+        "!!window.fdkEmuIparams && typeof window.postConfigs === 'function'",
+        Duration::from_secs(10),
+    )
+    .await;
+    fill(&b, "#subdomain", "Not A Subdomain").await;
+    fill(&b, "#api_key", "ASSET-SECRET-1").await;
+    b.client.enter_parent_frame().await.expect("parent");
+    b.click("#install-button").await;
+    b.wait_js(
+        "document.getElementById('install-status').textContent === 'Validation failed.'",
+        Duration::from_secs(10),
+    )
+    .await;
+    enter_iparams_frame(&b).await;
+    fill(&b, "#subdomain", "acme").await;
+    b.client.enter_parent_frame().await.expect("parent");
+    b.click("#install-button").await;
+    b.wait_js(
+        "document.getElementById('install-status').textContent.includes('successfully stored')",
+        Duration::from_secs(10),
+    )
+    .await;
+    b.screenshot("01-stored").await;
+    let c = fetch_stored(&server).await["customIParams"].clone();
+    assert_eq!(c["subdomain"], "acme");
+    assert_eq!(c["saved_by"], "assets/iparams.js");
+    b.close().await;
+}
+
+/// A validate() that calls the legacy `client.request.get` gets the migration message, not a
+/// bare "Validation failed.".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_request_in_validate_says_how_to_migrate() {
+    let (_tmp, app) = copy_app("iparams-html");
+    let path = app.join("config/iparams.html");
+    let html = std::fs::read_to_string(&path).expect("read");
+    let start = html.find("function validate()").expect("validate");
+    let end = start
+        + html[start..]
+            .find("function postConfigs")
+            .expect("postConfigs");
+    let legacy = r#"function validate() {
+      // Written for platform 2.2: the legacy request API, its failure swallowed.
+      return client.request.get('https://api.tracker.test/ping', {}).then(
+        function () { return true; }, function () { return false; });
+    }
+    var client;
+    app.initialized().then(function (c) { client = c; });
+    "#;
+    std::fs::write(&path, format!("{}{legacy}{}", &html[..start], &html[end..])).expect("write");
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("legacy_request_in_validate").await;
+    b.goto(&server.url("/custom_configs/install")).await;
+    enter_iparams_frame(&b).await;
+    b.wait_js(
+        "!!window.fdkEmuIparams && !!client",
+        Duration::from_secs(10),
+    )
+    .await;
+    b.client.enter_parent_frame().await.expect("parent");
+    b.click("#install-button").await;
+    let said = b
+        .wait_js(
+            "(function (t) { return t && t !== 'Validation failed.' && t; })(document.getElementById('install-status').textContent)",
+            Duration::from_secs(10),
+        )
+        .await;
+    let said = said.as_str().unwrap_or_default();
+    assert!(
+        said.contains("client.request.get is no longer supported")
+            && said.contains("invokeTemplate"),
+        "{said}"
+    );
+    b.screenshot("01-migration-message").await;
+    b.close().await;
+}
+
+/// An app with nothing to set up says so plainly (not as step 1), and the server has a
+/// favicon the browser can show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_page_without_setup_and_the_favicon() {
+    let (_tmp, app) = copy_app("oauth-params");
+    std::fs::remove_file(app.join("config/oauth_config.json")).expect("rm");
+    std::fs::remove_file(app.join("config/iparams.json")).expect("rm");
+    let server = Server::start(&app, &[]);
+    let b = Browser::start("home_nothing_to_set_up").await;
+    b.goto(&server.url("/")).await;
+    assert!(text(&b, "#setup").await.contains("Nothing to set up."));
+    assert!(
+        b.client.find(Locator::Css("#setup li")).await.is_err(),
+        "not a numbered step"
+    );
+    b.client
+        .execute(
+            "var i = new Image(); i.onload = function () { window.__icon = i.naturalWidth; }; i.onerror = function () { window.__icon = -1; }; i.src = '/favicon.ico'; return true;",
+            vec![],
+        )
+        .await
+        .expect("load favicon");
+    let width = b.wait_js("window.__icon", Duration::from_secs(10)).await;
+    assert!(width.as_i64().is_some_and(|w| w > 0), "favicon: {width}");
+    b.screenshot("01-home").await;
     b.close().await;
 }

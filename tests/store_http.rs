@@ -582,3 +582,70 @@ async fn config_assets_are_served_and_confined() {
         assert_eq!(get(refused).await, 404, "{refused}");
     }
 }
+
+/// `store show` prints token times as dates, not epoch seconds.
+#[tokio::test]
+async fn store_show_prints_dates() {
+    let (_tmp, app) = copy_app("demo");
+    std::fs::create_dir_all(app.join(".fdk")).expect(".fdk");
+    {
+        let store = fdk_emu::store::Store::open_with_key(
+            &db_path(&app),
+            fdk_emu::store::crypto::parse_hex_key(common::TEST_KEY).expect("key"),
+        )
+        .expect("open");
+        store
+            .set_tokens(
+                "demo",
+                &fdk_emu::store::Tokens {
+                    access_token: "AT-SHOW-1".into(),
+                    refresh_token: Some("RT-SHOW-1".into()),
+                    token_type: Some("Bearer".into()),
+                    scope: None,
+                    // 2026-01-01 00:00:00 UTC and an hour later.
+                    obtained_at: 1_767_225_600,
+                    expires_at: Some(1_767_229_200),
+                },
+            )
+            .await
+            .expect("tokens");
+    }
+    let dir = app.to_str().expect("utf-8 path");
+    let (code, out, err) = run_cli(&["store", "--app-dir", dir, "show"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("obtained 2026-01-01 00:00:00 UTC")
+            && out.contains("expires 2026-01-01 01:00:00 UTC"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("1767225600") && !out.contains("AT-SHOW-1"),
+        "{out}"
+    );
+}
+
+/// `/api/status` names the OAuth steps `oauth_config` and `oauth_iparams`, as the pages do.
+#[tokio::test]
+async fn status_names_the_oauth_steps_as_the_pages_do() {
+    let (_tmp, app) = copy_app("oauth-params");
+    let server = Server::start(&app, &[]);
+    let status: Value = client()
+        .get(server.url("/api/status"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    let kinds: Vec<&str> = status["setup"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["oauth_config", "oauth_iparams", "authorize"],
+        "{status}"
+    );
+}

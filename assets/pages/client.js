@@ -3,10 +3,27 @@
 // on Install it runs validate() when the page defines it, then stores what postConfigs()
 // returns, as FDK's installation page does. client.request.invokeTemplate is there too: a
 // settings page typically checks an API key before it lets the user install, passing the
-// typed values as `context` (nothing is stored yet).
+// typed values as `context` (nothing is stored yet); so is client.request.invoke, a function
+// of server/server.js (which sees isInstall: true until the settings are stored).
 (function () {
   'use strict';
   var stored = null;
+  // The last legacy request call (client.request.get/post/…) and its message: a validate()
+  // written for platform 2.2 often swallows the rejection and returns false, and the user
+  // should read why rather than a bare "Validation failed.".
+  var legacyUsed = null;
+  // The wording of the app client's rejection (assets/app-client.js).
+  function legacy(method) {
+    return function () {
+      var message = 'client.request.' + method + ' is no longer supported in Request API: from platform 2.3 on, ' +
+        'declare the request as a template in config/requests.json (and list it under "requests" in manifest.json), ' +
+        "then call client.request.invokeTemplate('<template name>', {context, body, query}). " +
+        'See the migration guide: https://developers.freshworks.com/docs/app-sdk/v3.0/common/advanced-interfaces/request-method/';
+      legacyUsed = message;
+      console.error('fdk-emu: ' + message);
+      return Promise.reject({ status: 400, message: message });
+    };
+  }
   function call(name, args) {
     var fn = window[name];
     if (typeof fn !== 'function') return Promise.reject(new Error('The page does not define ' + name + '().'));
@@ -25,13 +42,14 @@
       .catch(function (e) { console.error('fdk-emu: loading the stored configs failed:', e); });
   }
   function install() {
+    legacyUsed = null;
     var validated = typeof window.validate === 'function'
       ? call('validate').catch(function (e) {
           throw new Error("Error occurred while calling method: 'validate' - " + (e && e.message || e));
         })
       : Promise.resolve(true);
     return validated.then(function (ok) {
-      if (ok === false) return { ok: false, message: 'Validation failed.' };
+      if (ok === false) return { ok: false, message: legacyUsed ? 'Validation failed: ' + legacyUsed : 'Validation failed.' };
       return call('postConfigs').catch(function (e) {
         throw new Error("Error occurred while calling method: 'postConfigs' - " + (e && e.message || e));
       }).then(function (configs) {
@@ -74,8 +92,36 @@
       throw failed(502, 'fdk-emu could not be reached (is it still running?): ' + e);
     });
   }
+  // client.request.invoke(name, params): runs the function `name` of server/server.js (SMI)
+  // through /dprouter (MKP-ROUTE: smi). Resolves with {requestID, response}; rejects with
+  // {requestID, status, message, errorSource}, as the platform's client does.
+  function invoke(name, params) {
+    return fetch('/dprouter', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'MKP-ROUTE': 'smi' },
+      body: JSON.stringify({ action: 'invoke', methodName: name, methodParams: params || {} })
+    }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (body) {
+        if (r.ok && body && !body.errorSource) return body;
+        if (body && typeof body === 'object') throw body;
+        throw { status: r.status, message: 'fdk-emu answered HTTP ' + r.status, errorSource: 'PLATFORM' };
+      });
+    }, function (e) {
+      throw { status: 502, message: 'fdk-emu could not be reached (is it still running?): ' + e, errorSource: 'PLATFORM' };
+    });
+  }
+
   var client = {
-    request: { invokeTemplate: invokeTemplate },
+    request: {
+      invokeTemplate: invokeTemplate,
+      invoke: invoke,
+      get: legacy('get'),
+      post: legacy('post'),
+      put: legacy('put'),
+      patch: legacy('patch'),
+      delete: legacy('delete')
+    },
     iparams: {
       get: function () { return Promise.resolve(stored || {}); },
       apply: function () { return install(); }

@@ -46,6 +46,13 @@
       return '';
     }
     var v = vals[0];
+    // A domain under the product's domain: the subdomain, or the whole domain or URL.
+    if (type === 'domain' && div.dataset.suffix) {
+      var suffix = div.dataset.suffix;
+      var host = v.toLowerCase().replace(/^https?:\/\//, '').split(/[\/?#]/)[0].replace(/\.+$/, '');
+      if (host.slice(-suffix.length) === suffix) host = host.slice(0, -suffix.length);
+      return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(host) ? '' : div.dataset.suffixMessage;
+    }
     if (div.dataset.patterns) {
       var pats = [];
       try { pats = JSON.parse(div.dataset.patterns); } catch (e) { pats = []; }
@@ -70,6 +77,26 @@
     if (p) { p.textContent = msg; p.hidden = !msg; }
   }
   var fields = form.querySelectorAll('.field[data-field]');
+  // The options each choice field has now (change handlers may have replaced the file's),
+  // so that the server accepts what the user could choose: `__options`, as JSON.
+  function pageOptions() {
+    var out = {};
+    fields.forEach(function (div) {
+      var type = div.dataset.type;
+      if (type !== 'dropdown' && type !== 'radio' && type !== 'multiselect') return;
+      var els = div.querySelectorAll(type === 'dropdown' ? 'select option' : 'input');
+      out[div.dataset.field] = Array.prototype.map.call(els, function (el) { return el.value; })
+        .filter(function (v) { return v !== ''; });
+    });
+    var input = form.querySelector('input[name="__options"]');
+    if (!input) {
+      input = document.createElement('input');
+      input.type = 'hidden';
+      input.name = '__options';
+      form.appendChild(input);
+    }
+    input.value = JSON.stringify(out);
+  }
   form.addEventListener('submit', function (e) {
     var first = null;
     fields.forEach(function (div) {
@@ -81,7 +108,9 @@
       e.preventDefault();
       var el = inputs(first)[0];
       if (el) el.focus();
+      return;
     }
+    if (form.hasAttribute('data-page-options')) pageOptions();
   });
   fields.forEach(function (div) {
     div.addEventListener('change', function () { if (div.classList.contains('invalid')) show(div, check(div)); });

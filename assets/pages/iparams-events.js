@@ -3,7 +3,8 @@
 // config/assets/iparams.js when its value changes. A returned non-empty string, or a
 // rejected promise, is shown as the field's error and keeps the form from being submitted
 // until the next change clears it. The functions use the globals `utils.get(name)`,
-// `utils.set(name, {value, visible, disabled, required, hint, label, values})` and
+// `utils.set(name, {value, visible, disabled, required, hint, label, values})` (`options`
+// works as `values`: apps use both; the page sends the options back with the form) and
 // `client` (client.request.invokeTemplate, client.iparams.get), as in FDK.
 (function () {
   'use strict';
@@ -33,16 +34,41 @@
     });
   }
   function setChoices(div, values) {
+    if (!Array.isArray(values)) return;
+    var list = values.map(String);
     var select = div.querySelector('select');
-    if (!select || !Array.isArray(values)) return;
-    var keep = select.value;
-    Array.prototype.slice.call(select.options).forEach(function (o) { if (o.value !== '') o.remove(); });
-    values.forEach(function (v) {
-      var o = document.createElement('option');
-      o.value = o.textContent = String(v);
-      select.appendChild(o);
+    if (select) {
+      var keep = select.value;
+      Array.prototype.slice.call(select.options).forEach(function (o) { if (o.value !== '') o.remove(); });
+      list.forEach(function (v) {
+        var o = document.createElement('option');
+        o.value = o.textContent = v;
+        select.appendChild(o);
+      });
+      if (list.indexOf(keep) >= 0) select.value = keep;
+      return;
+    }
+    // Radio buttons and multiselect checkboxes: one labelled input per option; what was
+    // chosen and is still offered stays chosen.
+    var set = div.querySelector('fieldset');
+    if (!set) return;
+    var old = set.querySelectorAll('label.choice');
+    var kind = div.dataset.type === 'radio' ? 'radio' : 'checkbox';
+    var chosen = Array.prototype.filter.call(set.querySelectorAll('input'), function (e) { return e.checked; })
+      .map(function (e) { return e.value; });
+    Array.prototype.forEach.call(old, function (l) { l.remove(); });
+    list.forEach(function (v) {
+      var label = document.createElement('label');
+      label.className = 'choice';
+      var input = document.createElement('input');
+      input.type = kind;
+      input.name = div.dataset.field;
+      input.value = v;
+      input.checked = chosen.indexOf(v) >= 0;
+      label.appendChild(input);
+      label.appendChild(document.createTextNode(' ' + v));
+      set.appendChild(label);
     });
-    if (values.map(String).indexOf(keep) >= 0) select.value = keep;
   }
   function showError(div, msg) {
     if (msg) div.dataset.eventError = msg; else delete div.dataset.eventError;
@@ -57,6 +83,7 @@
       if (!div || !o) return;
       if ('value' in o) setValue(div, o.value);
       if ('values' in o) setChoices(div, o.values);
+      else if ('options' in o) setChoices(div, o.options);
       if ('visible' in o) div.hidden = !o.visible;
       if ('disabled' in o) Array.prototype.forEach.call(inputs(div), function (e) { e.disabled = !!o.disabled; });
       if ('required' in o) { if (o.required) div.dataset.required = 'true'; else delete div.dataset.required; }

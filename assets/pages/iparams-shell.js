@@ -23,6 +23,7 @@
     button.disabled = true;
     api.install().then(function (r) {
       say(r.message, r.ok ? 'ok' : 'error');
+      if (r.ok) document.getElementById('open-app-line').hidden = false;
     }, function (err) {
       say(String(err && err.message || err), 'error');
     }).then(function () { button.disabled = false; });

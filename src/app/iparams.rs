@@ -100,6 +100,31 @@ pub struct IparamField {
     pub regex: Vec<IparamRegex>,
     pub type_attributes: Option<Value>,
     pub events: Option<Value>,
+    /// For a `domain` field: the product's domain the value belongs to (`.freshdesk.com`),
+    /// when the product has one. The platform's installation page then takes the account's
+    /// subdomain alone and shows the rest after the input; apps' templates append it
+    /// themselves (`"host": "<%= iparam.domain %>.freshdesk.com"`).
+    pub domain_suffix: Option<&'static str>,
+}
+
+/// The domain every account of `product` lives under, for the products whose accounts all
+/// share one (`acme.freshdesk.com`). Freshsales accounts live under `freshsales.io`,
+/// `freshworks.com` or `myfreshworks.com`, so a Freshsales domain is taken whole.
+pub fn product_domain(product: &str) -> Option<&'static str> {
+    match product {
+        "freshdesk" => Some(".freshdesk.com"),
+        "freshservice" => Some(".freshservice.com"),
+        "freshteam" => Some(".freshteam.com"),
+        "freshcaller" => Some(".freshcaller.com"),
+        _ => None,
+    }
+}
+
+impl IparamField {
+    /// `type_attributes.product` as written (`current` included).
+    pub fn product(&self) -> Option<&str> {
+        self.type_attributes.as_ref()?.get("product")?.as_str()
+    }
 }
 
 /// The installation page an app has.
@@ -144,6 +169,17 @@ impl IparamsPage {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+/// `type_attributes.product: "current"` means the app's own product: with one product in a
+/// platform 2.x manifest, its domain is known.
+pub fn resolve_current_product(fields: &mut IndexMap<String, IparamField>, products: &[String]) {
+    let [only] = products else { return };
+    for f in fields.values_mut() {
+        if f.kind == Some(IparamType::Domain) && f.product() == Some("current") {
+            f.domain_suffix = product_domain(only);
+        }
     }
 }
 
@@ -197,6 +233,13 @@ pub fn fields_from_value(v: Option<&Value>) -> IndexMap<String, IparamField> {
             regex,
             type_attributes: f.get("type_attributes").cloned(),
             events: f.get("events").cloned(),
+            domain_suffix: None,
+        };
+        let field = IparamField {
+            domain_suffix: (field.kind == Some(IparamType::Domain))
+                .then(|| field.product().and_then(product_domain))
+                .flatten(),
+            ..field
         };
         out.insert(name.clone(), field);
     }

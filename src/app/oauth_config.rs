@@ -124,6 +124,99 @@ impl Integration {
     pub fn is_agent(&self) -> bool {
         self.token_type == Some(TokenType::Agent)
     }
+
+    /// Where the client ID and the client secret come from, in that order.
+    pub fn credentials(&self) -> [Credential; 2] {
+        [
+            Credential::of(&self.client_id),
+            Credential::of(&self.client_secret),
+        ]
+    }
+
+    /// Whether the client ID and secret must be entered on the client page: the file leaves
+    /// one of them empty, writes a placeholder, or takes it from something other than
+    /// `oauth_iparams` (which the parameters page asks for).
+    pub fn needs_client_page(&self) -> bool {
+        self.credentials().iter().any(|c| {
+            matches!(
+                c,
+                Credential::Empty | Credential::Placeholder | Credential::Template
+            )
+        })
+    }
+
+    /// Whether both credentials come from the integration's `oauth_iparams`, or one from there
+    /// and the other written out: then the parameters page is the one place to enter them.
+    pub fn credentials_from_oauth_iparams(&self) -> bool {
+        !self.needs_client_page() && self.credentials().contains(&Credential::OAuthIparams)
+    }
+}
+
+/// Where a client credential of `oauth_config.json` comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// Written out in the file.
+    Literal,
+    /// `<%= oauth_iparams.x %>`: entered on the integration's OAuth parameters page.
+    OAuthIparams,
+    /// Another `<%= %>` template, which nothing fills in for OAuth (only `oauth_iparams` is
+    /// in scope when the file is rendered).
+    Template,
+    /// Empty, or only spaces.
+    Empty,
+    /// Text standing for the value, such as `YOUR_CLIENT_ID`, `<client_id>` or `xxx`: sample
+    /// apps ship their files like that.
+    Placeholder,
+}
+
+impl Credential {
+    pub fn of(value: &str) -> Credential {
+        let v = value.trim();
+        if v.is_empty() {
+            Credential::Empty
+        } else if v.contains("<%") {
+            if v.contains("oauth_iparams") {
+                Credential::OAuthIparams
+            } else {
+                Credential::Template
+            }
+        } else if is_placeholder(v) {
+            Credential::Placeholder
+        } else {
+            Credential::Literal
+        }
+    }
+}
+
+/// Whether a written-out credential is a stand-in rather than a value a provider issued. The
+/// forms seen in real apps (the corpus): `YOUR_CLIENT_ID`, `your_asana_client_id`, `Enter
+/// your app's client id here`, `<GITHUB_CLIENT_ID>`, `<Client_id>`, `xxx`,
+/// `CLIENT_IDXXXXXXXX`, `replace_your_client_id`. Provider-issued IDs are random strings,
+/// so the test errs on the side of asking: a wrong guess costs one warning and a page to
+/// confirm the value on.
+pub fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    let wrapped =
+        |open: char, close: char| v.len() > 2 && v.starts_with(open) && v.ends_with(close);
+    if wrapped('<', '>') || wrapped('{', '}') || wrapped('[', ']') {
+        return true;
+    }
+    let n: String = v
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    let xs = |s: &str| s.chars().all(|c| c == 'x');
+    n.is_empty()
+        || (n.len() >= 3 && xs(&n))
+        || n.contains("your")
+        || ["replace", "insert", "changeme", "placeholder", "todo"]
+            .iter()
+            .any(|p| n.starts_with(p))
+        || ["clientid", "clientsecret", "secret"].iter().any(|p| {
+            n.strip_prefix(p)
+                .is_some_and(|rest| xs(rest) || rest == "here")
+        })
 }
 
 #[derive(Debug, Clone)]
@@ -174,5 +267,54 @@ impl OAuthConfig {
             }
             (None, OAuthForm::Integrations) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_told_apart() {
+        for placeholder in [
+            "YOUR_CLIENT_ID",
+            "your_asana_client_secret",
+            "YOUR SECRET ID HERE",
+            "Enter your app's client id here",
+            "<GITHUB_CLIENT_ID>",
+            "<Client_id>",
+            "{{client_id}}",
+            "xxx",
+            "xxxxxxxxxxxxx",
+            "CLIENT_IDXXXXXXXXXXXXXXXX",
+            "replace_your_client_id",
+            "client_secret",
+            "TODO",
+            "\\",
+        ] {
+            assert_eq!(
+                Credential::of(placeholder),
+                Credential::Placeholder,
+                "{placeholder}"
+            );
+        }
+        for literal in [
+            "demo-client",
+            "redacted-client-id",
+            "Iv1.8a61f9b3a7aba766",
+            "1000.ABCDEF123",
+            "f7eb56ad6d0b37f12afb3c006cce5d5a815b39bb00d02a351ec9f69d527cd020",
+        ] {
+            assert_eq!(Credential::of(literal), Credential::Literal, "{literal}");
+        }
+        assert_eq!(Credential::of("  "), Credential::Empty);
+        assert_eq!(
+            Credential::of("<%= oauth_iparams.client_id || 'xxx' %>"),
+            Credential::OAuthIparams
+        );
+        assert_eq!(
+            Credential::of("<%= iparam.client_id %>"),
+            Credential::Template
+        );
     }
 }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use arc_swap::ArcSwapOption;
-use hyper::Method;
-use hyper::header::HeaderName;
+use http::Method;
+use http::header::HeaderName;
 
 use crate::app::{App, RequestTemplate, TokenType};
 use crate::template::{self, ParseError, Template};

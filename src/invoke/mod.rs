@@ -2,11 +2,12 @@
 //! answer with FDK's envelope.
 //!
 //! The pieces: [`compile`] parses each template's strings once per app snapshot; [`target`]
-//! applies FDK's host rules and the `--upstream` overrides; [`send`] owns the network part
-//! (a keep-alive client per server worker, per-attempt timeout, retries, redirects, the
-//! response size limit); [`error`] names every failure and its envelope status; [`rate`] is
-//! the production rate limit; [`mask`] hides secrets in what is printed; [`trace`] fills the
-//! inspector's record of a call when the server records calls. What
+//! applies FDK's host rules and the `--upstream` overrides; [`send`] is FDK's retry rule
+//! around one attempt of [`crate::net`] (a keep-alive client per server worker, per-attempt
+//! timeout, redirects, the response size limit); [`error`] names every failure and its
+//! envelope status; [`mask`] hides secrets in what is printed; the production rate limit is a
+//! [`RateLimiter`]; [`trace`] fills the inspector's record of a call when the server records
+//! calls. What
 //! the server knows and this module needs (stored iparams, system settings, OAuth tokens)
 //! comes through the [`Sources`] trait, so the module is tested without a store.
 //!
@@ -18,7 +19,6 @@ pub mod compile;
 pub mod envelope;
 pub mod error;
 pub mod mask;
-pub mod rate;
 pub mod request;
 pub mod send;
 pub mod target;
@@ -28,26 +28,29 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::web::Bytes;
-use hyper::header::{HeaderMap, HeaderValue};
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::app::{App, TokenType};
 use crate::config::Config;
 use crate::inspect::{Record, Refresh};
+use crate::net::{self, NetError, Prepared};
+use crate::rate::RateLimiter;
 use compile::{Cache, Compiled, OAuthUse};
 pub use envelope::{Envelope, ErrorSource};
 pub use error::{ALLOWED_CONTENT_TYPES, InvokeError};
 use error::{allowed_content_type, token_error};
 use mask::Masker;
-use rate::RateLimiter;
 pub use request::{BadRequest, InvokeRequest};
-use send::{NetError, Prepared};
 pub use target::Upstreams;
 use trace::Trace;
 
 /// The production limit on the size of a response.
 pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
+
+/// The production rate limit: template requests a minute per app (and account).
+pub const REQUESTS_PER_MINUTE: usize = 50;
 
 /// Stored installation parameters: every value (secure ones decrypted) and which are secure.
 #[derive(Debug, Clone, Default)]
@@ -171,7 +174,7 @@ impl Outcome {
 /// calls and each connection is driven by the thread whose calls use it.
 #[derive(Clone)]
 pub struct Invoker {
-    client: send::HttpClient,
+    client: net::Client,
     shared: Arc<InvokerShared>,
     /// Whether calls fill an inspector record.
     record: bool,
@@ -188,19 +191,22 @@ struct InvokerShared {
 
 impl Invoker {
     pub fn new(config: &Config) -> Invoker {
-        Self::with_upstreams(config, Upstreams::new(config.upstreams.iter().cloned()))
+        let upstreams = Upstreams::new(config.upstreams.iter().cloned()).serving_on(config.port);
+        Self::with_upstreams(config, upstreams)
     }
 
     pub fn with_upstreams(config: &Config, upstreams: Upstreams) -> Invoker {
         let shared = InvokerShared {
             timeout: config.request_timeout,
-            rate: config.rate_limit.then(RateLimiter::default),
+            rate: config
+                .rate_limit
+                .then(|| RateLimiter::per_minute(REQUESTS_PER_MINUTE)),
             limit: config.response_limit.then_some(RESPONSE_LIMIT),
             upstreams,
             cache: Cache::default(),
         };
         Invoker {
-            client: send::HttpClient::new(shared.timeout),
+            client: net::Client::new(shared.timeout),
             shared: Arc::new(shared),
             record: false,
         }
@@ -214,13 +220,13 @@ impl Invoker {
 
     /// The invoker for one server worker thread: same limiter and templates, its own client.
     ///
-    /// A pooled connection is driven by a task on the runtime that opened it. actix runs one
-    /// single-threaded runtime per worker, so with one client for the whole server a call on
+    /// A pooled connection is driven by a task on the runtime that opened it. The server runs
+    /// one single-threaded runtime per worker, so with one client for the whole server a call on
     /// worker A often went out through a connection driven by worker B: two thread wake-ups
     /// per call, which cost more than the rest of the proxying (`scripts/bench-proxy`).
     pub fn for_worker(&self) -> Invoker {
         Invoker {
-            client: send::HttpClient::new(self.shared.timeout),
+            client: net::Client::new(self.shared.timeout),
             shared: self.shared.clone(),
             record: self.record,
         }
@@ -347,7 +353,7 @@ impl Invoker {
         {
             return Err((
                 InvokeError::RateLimited {
-                    limit: rate::PER_MINUTE,
+                    limit: rate.limit(),
                     wait_s: wait.as_secs().max(1),
                 },
                 0,
@@ -424,7 +430,7 @@ impl Invoker {
         t: &Compiled,
         p: &Prepared,
         log: &mut CallLog,
-    ) -> (Result<send::Answer, NetError>, u32) {
+    ) -> (Result<net::Answer, NetError>, u32) {
         send::send_with_retries(
             &self.client,
             p,
@@ -506,18 +512,27 @@ impl Invoker {
             })?;
             headers.append(name.clone(), v);
         }
-        let uri = hyper::Uri::try_from(url.as_str()).map_err(|e| InvokeError::Url {
+        let uri = http::Uri::try_from(url.as_str()).map_err(|e| InvokeError::Url {
             template: t.name.clone(),
             error: target::UrlError::Unparsable {
                 url: url.clone(),
                 reason: e.to_string(),
             },
         })?;
-        // The client would format the same value on every call.
-        if let Some(authority) = uri.authority().filter(|a| !a.as_str().contains('@'))
+        // A host routed to a local server keeps the template's host (the template's own
+        // Host header wins over both); otherwise the URL's, which the client would format
+        // again on every call.
+        let host_header = self
+            .shared
+            .upstreams
+            .host_header(&host)
+            .and_then(|h| HeaderValue::from_str(&h).ok());
+        if let Some(h) = host_header {
+            headers.entry(hyper::header::HOST).or_insert(h);
+        } else if let Some(authority) = uri.authority().filter(|a| !a.as_str().contains('@'))
             && let Ok(host) = HeaderValue::from_str(authority.as_str())
         {
-            headers.entry(hyper::header::HOST).or_insert(host);
+            headers.entry(http::header::HOST).or_insert(host);
         }
         Ok(Prepared {
             method: t.method.clone(),

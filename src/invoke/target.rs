@@ -9,6 +9,8 @@ use url::Url;
 #[derive(Debug, Clone, Default)]
 pub struct Upstreams {
     map: HashMap<String, Url>,
+    /// The port fdk-emu serves on: an override to it keeps its own `Host`.
+    own_port: Option<u16>,
 }
 
 impl Upstreams {
@@ -19,6 +21,15 @@ impl Upstreams {
                 .into_iter()
                 .map(|(h, u)| (h.trim().to_ascii_lowercase(), u))
                 .collect(),
+            own_port: None,
+        }
+    }
+
+    /// The same overrides, for a server on `port`.
+    pub fn serving_on(self, port: u16) -> Upstreams {
+        Upstreams {
+            own_port: Some(port),
+            ..self
         }
     }
 
@@ -27,6 +38,14 @@ impl Upstreams {
             return None;
         }
         self.map.get(&host.to_ascii_lowercase())
+    }
+
+    /// The `Host` header of a request for `host` when an override routes it to a local
+    /// server: the template's host, as the real API would see it
+    /// ([`crate::config::host_header`]).
+    pub fn host_header(&self, host: &str) -> Option<String> {
+        let base = self.get(host.trim())?;
+        crate::config::host_header(host, base, self.own_port)
     }
 }
 

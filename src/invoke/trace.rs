@@ -14,11 +14,12 @@ use serde_json::{Map, Value};
 
 use super::compile::{Compiled, Field};
 use super::envelope::{Envelope, ErrorSource};
-use super::send::{AttemptLog, NetError, Prepared};
+use super::send::AttemptLog;
 use crate::inspect::text::{SHORT, clean, clean_owned};
 use crate::inspect::{
     Attempt, Body, Headers, Kind, MASK, Masker, Message, Record, Refresh, Source, Substitution,
 };
+use crate::net::{NetError, Prepared};
 
 /// The record of a call in the making.
 pub(super) struct Trace {

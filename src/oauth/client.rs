@@ -39,6 +39,9 @@ pub struct Endpoint {
     pub client_secret: String,
     /// `options.customHeaders`.
     pub headers: Vec<(String, String)>,
+    /// The `Host` to send when `token_url`'s host is routed to a local server by an
+    /// override: the provider's own (see [`crate::config::host_header`]).
+    pub host: Option<String>,
     pub timeout: Duration,
 }
 
@@ -252,6 +255,9 @@ async fn request_once(
         }
         req = req.header(k.as_str(), v.as_str());
     }
+    if let Some(host) = &endpoint.host {
+        req = req.header("Host", host.as_str());
+    }
     if method == AuthMethod::Basic {
         req = req.header(
             "Authorization",
@@ -288,7 +294,7 @@ fn transport_error(url: &str, endpoint: &Endpoint, e: &reqwest::Error) -> Endpoi
         }
     } else {
         // Named as invokeTemplate names them: DNS, refused, TLS, or the whole chain.
-        use crate::invoke::send::{NetError, classify};
+        use crate::net::{NetError, classify};
         let detail = match classify(e) {
             NetError::Dns(d) => format!("its host name did not resolve: {d}"),
             NetError::Refused => "connection refused: nothing listens at that address".into(),

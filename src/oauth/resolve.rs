@@ -1,6 +1,7 @@
 //! One integration as it is used at this moment: `oauth_config.json` rendered with the
 //! integration's stored `oauth_iparams`, the client ID and secret from the setup page when
-//! entered there, and URLs checked.
+//! entered there (unless the file takes them from `oauth_iparams`), URLs checked and routed
+//! by the host overrides (`--upstream`), like the app's requests.
 //!
 //! Resolved afresh for every handshake and refresh (a few microseconds), so edits to the file
 //! and to the setup pages apply at once, unlike FDK, which caches the file until a restart.
@@ -10,7 +11,7 @@ use serde_json::{Map, Value};
 use super::authorize;
 use super::client::Endpoint;
 use crate::app::App;
-use crate::app::oauth_config::{Integration, OAuthForm};
+use crate::app::oauth_config::{Credential, Integration, OAuthForm};
 use crate::config::Config;
 use crate::store::Store;
 
@@ -150,27 +151,47 @@ pub async fn resolve(
         }
         None => loaded.clone(),
     };
-    let (client_id, client_secret) = match store.credentials(name).await.map_err(store_err)? {
-        Some(c) => (c.client_id, c.client_secret),
-        None => (
-            integration.client_id.clone(),
-            integration.client_secret.clone(),
+    // The setup page's credentials override the file's, except where the file takes them
+    // from oauth_iparams: those are entered on the parameters page, the one place to ask.
+    let stored = store.credentials(name).await.map_err(store_err)?;
+    let [id_source, secret_source] = loaded.credentials();
+    let pick = |source: Credential, rendered: &str, entered: Option<&String>| match entered {
+        Some(v) if source != Credential::OAuthIparams => Some(v.clone()),
+        _ if matches!(source, Credential::Literal | Credential::OAuthIparams) => {
+            Some(rendered.to_string())
+        }
+        _ => None,
+    };
+    // Where to enter a missing one: the page the file's choice leads to.
+    let missing = |what: &'static str, source: Credential| ResolveError::MissingClient {
+        name: name.to_string(),
+        what,
+        fix_url: format!(
+            "{}/{}?integration={}",
+            config.base_url(),
+            if source == Credential::OAuthIparams {
+                "oauth_iparams"
+            } else {
+                "oauth_configs"
+            },
+            enc(name)
         ),
     };
-    let fix_url = format!(
-        "{}/oauth_configs?integration={}",
-        config.base_url(),
-        enc(name)
-    );
-    if client_id.trim().is_empty() {
-        return Err(ResolveError::MissingClient {
-            name: name.to_string(),
-            what: "client_id",
-            fix_url,
-        });
-    }
-    let authorize_url = parse_url(name, "authorize_url", &integration.authorize_url, config)?;
-    let token_url = parse_url(name, "token_url", &integration.token_url, config)?;
+    let client_id = pick(
+        id_source,
+        &integration.client_id,
+        stored.as_ref().map(|c| &c.client_id),
+    )
+    .filter(|v| !v.trim().is_empty())
+    .ok_or_else(|| missing("client_id", id_source))?;
+    let client_secret = pick(
+        secret_source,
+        &integration.client_secret,
+        stored.as_ref().map(|c| &c.client_secret),
+    )
+    .ok_or_else(|| missing("client_secret", secret_source))?;
+    let (authorize_url, _) = parse_url(name, "authorize_url", &integration.authorize_url, config)?;
+    let (token_url, token_host) = parse_url(name, "token_url", &integration.token_url, config)?;
     Ok(Resolved {
         name: name.to_string(),
         display_name: integration.display_name.clone(),
@@ -182,18 +203,21 @@ pub async fn resolve(
             client_id,
             client_secret,
             headers: authorize::custom_headers(&integration.options),
+            host: token_host,
             timeout: config.request_timeout,
         },
         options: integration.options,
     })
 }
 
+/// A URL of the file, checked, and routed when its host is overridden; with the `Host`
+/// header to send there.
 fn parse_url(
     name: &str,
     field: &'static str,
     value: &str,
     config: &Config,
-) -> Result<url::Url, ResolveError> {
+) -> Result<(url::Url, Option<String>), ResolveError> {
     let value = config.demo_url(value.trim());
     let bad = |reason: String| ResolveError::BadUrl {
         name: name.to_string(),
@@ -207,7 +231,10 @@ fn parse_url(
             "it must start with https:// (or http:// for a local provider)".into(),
         ));
     }
-    Ok(url)
+    Ok(match config.route(&url) {
+        Some(routed) => (routed.url, routed.host),
+        None => (url, None),
+    })
 }
 
 /// Percent-encodes a query value.

@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::pages::progress::StepState;
+use super::pages::progress::{StepState, encode as enc};
 use super::pages::setup_progress;
 use super::render::{self, script_json};
 use super::simulator;
@@ -23,11 +23,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpResponse {
     let app = shared.app();
-    let panels = [
+    let mut panels = vec![
         panel("validation", validation(&shared)),
         panel("setup", setup(&app, &store).await),
-        panel("simulator", simulator_panel(&app).await),
     ];
+    if let Some(agents) = agent_integrations(&app, &store).await {
+        panels.push(panel("agent_integrations", agents));
+    }
+    panels.push(panel("data", json!({})));
+    panels.push(panel("simulator", simulator_panel(&app).await));
     let page = render::render(
         "home",
         &json!({
@@ -110,4 +114,29 @@ async fn simulator_panel(app: &App) -> Value {
         "has_locations": !app.manifest.locations.is_empty(),
         "config_json": script_json(&config),
     })
+}
+
+/// The agent-level integrations, each with an Authorize button, when the app has any.
+async fn agent_integrations(app: &App, store: &Store) -> Option<Value> {
+    let mut list = Vec::new();
+    for i in app
+        .oauth
+        .iter()
+        .flat_map(|o| o.integrations.values())
+        .filter(|i| i.is_agent())
+    {
+        // Required parameters not entered yet: the handshake would stop at them.
+        let entered = store.oauth_iparams(&i.name).await.ok().flatten();
+        let needs_setup = i.oauth_iparams.values().any(|p| {
+            let value = entered.as_ref().and_then(|e| e.get(&p.name));
+            p.required && value.is_none_or(|v| v.as_str().is_some_and(|s| s.trim().is_empty()))
+        });
+        list.push(json!({
+            "name": i.name,
+            "display_name": i.display_name,
+            "needs_setup": needs_setup,
+            "setup_url": format!("/oauth_iparams?integration={}", enc(&i.name)),
+        }));
+    }
+    (!list.is_empty()).then(|| json!({"app": app.name, "integrations": list}))
 }

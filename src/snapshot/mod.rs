@@ -17,9 +17,12 @@ use crate::app::{self, App, LoadError, Loaded};
 use crate::validate::{self, Report};
 
 /// Loads the app in `root` and validates it with every check.
-pub fn load_and_validate(root: &Path) -> Result<(Loaded, Report), LoadError> {
+pub fn load_and_validate(
+    root: &Path,
+    opts: &validate::Options,
+) -> Result<(Loaded, Report), LoadError> {
     let loaded = app::load(root)?;
-    let report = validate::validate(&loaded, &validate::Options::default());
+    let report = validate::validate(&loaded, opts);
     Ok((loaded, report))
 }
 
@@ -40,6 +43,8 @@ pub struct Snapshot {
     app: ArcSwap<App>,
     report: ArcSwap<Report>,
     changes: broadcast::Sender<Change>,
+    /// How the watcher validates a new reading: as `run` validated the first one.
+    opts: validate::Options,
 }
 
 impl Snapshot {
@@ -49,7 +54,18 @@ impl Snapshot {
             app: ArcSwap::from_pointee(app),
             report: ArcSwap::from_pointee(report),
             changes,
+            opts: validate::Options::default(),
         }
+    }
+
+    /// The same snapshot, whose later readings are validated with `opts`.
+    pub fn validated_with(self, opts: validate::Options) -> Snapshot {
+        Snapshot { opts, ..self }
+    }
+
+    /// The options new readings are validated with.
+    pub fn validate_options(&self) -> validate::Options {
+        self.opts
     }
 
     /// The snapshot being served.

@@ -127,7 +127,10 @@ fn config_dir(ctx: &mut Ctx<'_>) {
             "config/iparam_test_data.json",
             1,
             "iparam-test-data-deprecated",
-            "iparam_test_data.json is deprecated, to test the installation page, visit - http://localhost:10001/custom_configs".into(),
+            format!(
+                "iparam_test_data.json is deprecated, to test the installation page, visit - {}/custom_configs",
+                ctx.base_url()
+            ),
             Some("delete config/iparam_test_data.json and enter the values on the installation page".into()),
         );
     }
@@ -138,13 +141,33 @@ static SCRIPT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static SRC_ATTR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?i)\bsrc\s*="#).unwrap_or_else(|e| panic!("{e}")));
+static SRC_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^"'\s>]+))"#)
+        .unwrap_or_else(|e| panic!("{e}"))
+});
+
+/// The path under `config/assets/` of a script `src` of iparams.html: the page is served at
+/// `/custom_configs/form`, so `./assets/x.js`, `assets/x.js` and `/custom_configs/assets/x.js`
+/// all name `config/assets/x.js`. Other sources (the app client, CDNs) are not the app's.
+fn config_asset(src: &str) -> Option<String> {
+    let path = src.split(['?', '#']).next().unwrap_or(src).trim();
+    let rel = path
+        .strip_prefix("./assets/")
+        .or_else(|| path.strip_prefix("assets/"))
+        .or_else(|| path.strip_prefix("/custom_configs/assets/"))?;
+    (!rel.is_empty() && !rel.split('/').any(|p| p == ".." || p.starts_with('.')))
+        .then(|| rel.to_string())
+}
+
 static TYPE_ATTR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)\btype\s*=\s*["']?([^"'\s>]+)"#).unwrap_or_else(|e| panic!("{e}"))
 });
 
-/// `getConfigs` and `postConfigs` must be function declarations in inline scripts (FDK 6.9
-/// reads only those); `validate` is called mandatory by the docs but not checked by FDK, so
-/// its absence is a warning. With `settings.iparams.hideStandardButtons` the page must call
+/// `getConfigs` and `postConfigs` must be function declarations, in inline scripts (all FDK
+/// 6.9 read) or in a script the page loads from `config/assets/` (the layout current FDK
+/// documents, e.g. request-method-samples/sample-app's `<script src="./assets/iparams.js">`);
+/// `validate` is called mandatory by the docs but not checked by FDK, so its absence is a
+/// warning. With `settings.iparams.hideStandardButtons` the page must call
 /// `client.iparams.apply` itself.
 fn iparams_html(ctx: &mut Ctx<'_>) {
     let path = ctx.app.root.join(IPARAMS_HTML);
@@ -153,9 +176,30 @@ fn iparams_html(ctx: &mut Ctx<'_>) {
     };
     let html = String::from_utf8_lossy(&bytes);
     let mut inline = String::new();
+    // Scripts of config/assets/ the page loads; with --config-only they cannot be read, and
+    // the methods they may define cannot be looked for.
+    let mut unread_assets = false;
     for cap in SCRIPT.captures_iter(&html) {
         let attrs = cap.get(1).map_or("", |m| m.as_str());
         if SRC_ATTR.is_match(attrs) {
+            let Some(rel) = SRC_VALUE
+                .captures(attrs)
+                .and_then(|c| c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)))
+                .and_then(|m| config_asset(m.as_str()))
+            else {
+                continue;
+            };
+            if ctx.opts.config_only {
+                unread_assets = true;
+            } else if let Some(base) =
+                std::fs::canonicalize(ctx.app.root.join("config/assets")).ok()
+                && let Ok(file) = std::fs::canonicalize(base.join(&rel))
+                && file.starts_with(&base)
+                && let Ok(js) = std::fs::read(&file)
+            {
+                inline.push_str(&String::from_utf8_lossy(&js));
+                inline.push('\n');
+            }
             continue;
         }
         let js_type = TYPE_ATTR
@@ -177,7 +221,7 @@ fn iparams_html(ctx: &mut Ctx<'_>) {
         .into_iter()
         .filter(|m| !declares(m))
         .collect();
-    if !missing.is_empty() {
+    if !missing.is_empty() && !unread_assets {
         ctx.push_file(
             Severity::Error,
             IPARAMS_HTML,
@@ -185,12 +229,12 @@ fn iparams_html(ctx: &mut Ctx<'_>) {
             "iparams-html-methods",
             format!("Mandatory method(s) missing in iparams.html: {}.", missing.join(",")),
             Some(format!(
-                "define {} as top-level function declarations in an inline <script> of iparams.html, e.g. `function getConfigs(configs) {{ … }}`",
+                "define {} as top-level function declarations in an inline <script> of iparams.html or in a script it loads from config/assets/ (<script src=\"./assets/iparams.js\">), e.g. `function getConfigs(configs) {{ … }}`",
                 missing.join(" and ")
             )),
         );
     }
-    if !declares("validate") {
+    if !declares("validate") && !unread_assets {
         ctx.push_file(
             Severity::Warning,
             IPARAMS_HTML,
@@ -215,7 +259,7 @@ fn iparams_html(ctx: &mut Ctx<'_>) {
                 .map(|re| re.is_match(s))
                 .unwrap_or(false)
         };
-        if !calls(&inline) && js.is_some_and(|js| !calls(&js)) {
+        if !calls(&inline) && !unread_assets && js.is_some_and(|js| !calls(&js)) {
             ctx.push_file(
                 Severity::Error,
                 IPARAMS_HTML,

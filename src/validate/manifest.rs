@@ -224,7 +224,11 @@ fn locations(ctx: &mut Ctx<'_>) {
         }
         let needs_icon = !(loc.placeholder.contains("background")
             || NO_ICON.contains(&loc.placeholder.as_str()));
-        match loc.icon.as_deref() {
+        // `/styles/images/icon.svg` is found under app/ as `styles/images/icon.svg` (the
+        // platform joins the two paths; Pomodoro and customer_interactions_app write it so).
+        let written = loc.icon.as_deref().unwrap_or_default();
+        let icon = loc.icon.as_deref().map(|i| i.trim_start_matches('/'));
+        match icon {
             None | Some("") if needs_icon => ctx.push(
                 Severity::Warning,
                 MANIFEST,
@@ -241,7 +245,7 @@ fn locations(ctx: &mut Ctx<'_>) {
                     &format!("{}/icon", loc.pointer),
                     Target::Value,
                     "location-file-missing",
-                    format!("Icon '{icon}' mentioned in {at} is not found in app folder"),
+                    format!("Icon '{written}' mentioned in {at} is not found in app folder"),
                     Some(format!(
                         "add the image at app/{icon} or correct the path (it is relative to the app/ folder)"
                     )),
@@ -258,7 +262,7 @@ fn locations(ctx: &mut Ctx<'_>) {
                         &format!("{}/icon", loc.pointer),
                         Target::Value,
                         "location-icon-size",
-                        format!("Invalid dimension of icon '{icon}' for {at}: it is {w}x{h}, and the marketplace takes 64x64"),
+                        format!("Invalid dimension of icon '{written}' for {at}: it is {w}x{h}, and the marketplace takes 64x64"),
                         Some("resize the image to 64x64 pixels (for an SVG: width=\"64\" height=\"64\" on the <svg> element)".into()),
                     );
                 }

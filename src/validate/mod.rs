@@ -20,6 +20,7 @@ pub mod position;
 pub mod render;
 mod requests;
 pub mod schema;
+pub mod serverless;
 
 use std::collections::HashSet;
 
@@ -35,6 +36,8 @@ pub struct Options {
     /// (`app/` folder, location urls and icons, `config/assets/iparams.js`). The corpus holds
     /// configuration alone.
     pub config_only: bool,
+    /// The port `fdk-emu run` serves on, for the addresses hints name (default 10001).
+    pub port: Option<u16>,
 }
 
 /// Every rule id this validator can report, with its severity, for documentation and tests.
@@ -83,6 +86,7 @@ pub const RULES: &[(&str, Severity)] = &[
     ("secure-iparam-placement", Severity::Warning),
     ("oauth-mandatory-keys", Severity::Error),
     ("oauth-credentials-empty", Severity::Warning),
+    ("oauth-credentials-placeholder", Severity::Warning),
     ("oauth-integrations-platform", Severity::Warning),
     ("oauth-token-type", Severity::Error),
     ("oauth-iparams", Severity::Error),
@@ -108,6 +112,16 @@ pub const RULES: &[(&str, Severity)] = &[
     ("iparam-events", Severity::Error),
     ("iparam-modules", Severity::Warning),
     ("iparam-secure-name", Severity::Warning),
+    ("function-timeout", Severity::Error),
+    ("server-js-missing", Severity::Error),
+    ("dependency-undeclared", Severity::Warning),
+    ("node-missing", Severity::Warning),
+    ("node-version", Severity::Warning),
+    ("server-syntax", Severity::Error),
+    ("server-load", Severity::Error),
+    ("server-unchecked", Severity::Warning),
+    ("smi-function-missing", Severity::Error),
+    ("event-handler-missing", Severity::Error),
 ];
 
 /// State shared by the rules of one validation run: the app, a position index per file
@@ -144,6 +158,24 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// For checks of an app already loaded and served (the Node worker's findings at run
+    /// time): every file parsed, or the snapshot would not be served.
+    pub(crate) fn for_app(app: &'a App) -> Ctx<'a> {
+        let indexes = app
+            .files()
+            .filter(|f| f.value.is_some())
+            .map(|f| (f.rel_path.as_str(), FileIndex::new(&f.text)))
+            .collect();
+        Ctx {
+            app,
+            opts: Options::default(),
+            report: Report::default(),
+            indexes,
+            broken: HashSet::new(),
+            iparams_js: std::cell::OnceCell::new(),
+        }
+    }
+
     /// `config/assets/iparams.js`, read once per validation (a missing file reads as empty);
     /// `None` with `--config-only`, which leaves the front-end files alone.
     pub fn iparams_js(&self) -> Option<&str> {
@@ -155,6 +187,11 @@ impl<'a> Ctx<'a> {
                 .unwrap_or_default()
         });
         Some(js)
+    }
+
+    /// Where the setup pages are, for hints: `http://localhost:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://localhost:{}", self.opts.port.unwrap_or(10001))
     }
 
     fn index(&self, file: &str) -> Option<&FileIndex<'a>> {
@@ -269,6 +306,7 @@ pub fn validate(loaded: &Loaded, opts: &Options) -> Report {
     oauth::check(&mut ctx);
     iparams::check(&mut ctx);
     expressions::check(&mut ctx);
+    serverless::check(&mut ctx);
     let mut report = ctx.report;
     report.sort();
     report

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::position::{Target, pointer};
 use super::schema::{self, SchemaKind};
 use super::{Ctx, Severity};
+use crate::app::oauth_config::Credential;
 use crate::app::{Generation, MANIFEST, OAUTH_CONFIG};
 
 const MANDATORY: &[&str] = &[
@@ -110,7 +111,52 @@ fn integration(ctx: &mut Ctx<'_>, base: &str, name: Option<&str>, body: &Map<Str
                 "{}{which} is empty in oauth_config.json; `fdk run` refuses this (\"Mandatory key(s) missing\"), fdk-emu asks for it on the OAuth setup page",
                 empty.join(" and ")
             ),
-            Some("enter the credentials on http://localhost:10001/oauth_configs, or write them (or <%= oauth_iparams.x %>) in the file".into()),
+            Some(format!(
+                "enter the credentials on {}/oauth_configs, or write them (or <%= oauth_iparams.x %>) in the file",
+                ctx.base_url()
+            )),
+        );
+    }
+    let placeholders: Vec<&str> = ["client_id", "client_secret"]
+        .into_iter()
+        .filter(|k| {
+            body.get(*k)
+                .and_then(Value::as_str)
+                .is_some_and(|v| Credential::of(v) == Credential::Placeholder)
+        })
+        .collect();
+    if let Some(first) = placeholders.first() {
+        let which = name.map_or(String::new(), |n| format!(" of integration '{n}'"));
+        // The client ID is quoted to say which text is meant; a secret never is.
+        let what: Vec<String> = placeholders
+            .iter()
+            .map(|k| match (*k, body.get(*k).and_then(Value::as_str)) {
+                ("client_id", Some(v)) => format!("client_id \"{v}\""),
+                (k, _) => k.to_string(),
+            })
+            .collect();
+        let page = format!(
+            "{}/oauth_configs{}",
+            ctx.base_url(),
+            name.map_or(String::new(), |n| format!(
+                "?integration={}",
+                url::form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>()
+            ))
+        );
+        ctx.push(
+            Severity::Warning,
+            OAUTH_CONFIG,
+            &format!("{base}/{first}"),
+            Target::Value,
+            "oauth-credentials-placeholder",
+            format!(
+                "{}{which} {}, not what the provider issued; fdk-emu asks for the client on the OAuth setup page",
+                what.join(" and "),
+                if what.len() == 1 { "looks like a placeholder" } else { "look like placeholders" }
+            ),
+            Some(format!(
+                "enter the client ID and secret of your OAuth app on {page} (kept on this machine), or write them in the file"
+            )),
         );
     }
     if !missing.is_empty() {

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use super::Ctx;
 use crate::invoke::InvokeRequest;
-use crate::server::sources::ServerSources;
+use crate::sources::StoreSources;
 
 /// Which of our pages made the call, from its `Referer`: the installation page lives under
 /// `/custom_configs`, the app's own pages under `/iframe/` (on the home page or a product
@@ -36,7 +36,7 @@ pub(super) async fn call(ctx: &Ctx, req: &HttpRequest, body: &Bytes) -> HttpResp
     };
     let app = ctx.shared.app();
     let template = call.template.clone();
-    let sources = ServerSources::new(&ctx.store, &ctx.tokens);
+    let sources = StoreSources::new(&ctx.store, &ctx.tokens);
     let mut outcome = ctx.invoker.invoke(&app, call, &sources).await;
     if let Some(record) = outcome.record.take() {
         let record = match caller(req) {
@@ -79,7 +79,10 @@ mod tests {
             from(Some("https://acme.freshdesk.com/a/tickets/1?dev=true")),
             Some("front end")
         );
-        assert_eq!(from(Some("http://localhost:10001/_fdk-emu/inspector")), None);
+        assert_eq!(
+            from(Some("http://localhost:10001/_fdk-emu/inspector")),
+            None
+        );
         assert_eq!(from(None), None, "curl and scripts send no Referer");
     }
 }

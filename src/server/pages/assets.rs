@@ -8,7 +8,20 @@ use actix_web::{HttpResponse, get, web};
 pub struct PageAssets;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(static_file);
+    cfg.service(static_file).service(favicon);
+}
+
+/// fdk-emu's icon (the ◆ of the pages' header, 32×32), for the browser tab; without it every
+/// page load logged a 404.
+#[get("/favicon.ico")]
+async fn favicon() -> HttpResponse {
+    match PageAssets::get("favicon.ico") {
+        Some(f) => HttpResponse::Ok()
+            .content_type("image/x-icon")
+            .insert_header(("Cache-Control", "max-age=86400"))
+            .body(f.data.into_owned()),
+        None => HttpResponse::NotFound().body("not found"),
+    }
 }
 
 /// The text of an embedded asset (templates and scripts).

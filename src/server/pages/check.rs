@@ -17,6 +17,40 @@ pub const DOMAIN: &str = "Enter a domain name, e.g. yourcompany.freshdesk.com.";
 pub const PATTERN: &str = "The value does not match the expected format.";
 pub const OPTION: &str = "Choose one of the listed options.";
 
+/// The message for a subdomain that is not one, for a `domain` field under `suffix`.
+pub fn subdomain_message(suffix: &str) -> String {
+    format!("Enter the subdomain of the account: yourcompany for yourcompany{suffix}.")
+}
+
+/// The subdomain in what was typed into a `domain` field under `suffix`: the value itself,
+/// or the whole domain or URL of the account (`https://acme.freshdesk.com/` gives `acme`).
+/// `None` when what is left is not a DNS label.
+pub fn subdomain(typed: &str, suffix: &str) -> Option<String> {
+    let v = typed.trim().to_ascii_lowercase();
+    let v = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"))
+        .unwrap_or(&v);
+    let host = v.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.trim_end_matches('.');
+    let label = host.strip_suffix(suffix).unwrap_or(host);
+    let ok = !label.is_empty()
+        && label.len() <= 63
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    ok.then(|| label.to_string())
+}
+
+/// The name of the form value that carries the options each choice field had on the page
+/// (JSON, `{"field": ["option", …]}`), set by `assets/pages/form.js`: change handlers of
+/// `config/assets/iparams.js` may replace a field's options (`utils.set(name, {values})`),
+/// and the server must accept what the user could choose. In JSON bodies the same map is
+/// `__meta.options`.
+pub const PAGE_OPTIONS: &str = "__options";
+
 /// Field name → message, in iparams.json order.
 pub type FieldErrors = IndexMap<String, String>;
 
@@ -86,8 +120,15 @@ pub fn regex_for(field: &IparamField) -> (Vec<String>, Option<String>) {
     (patterns, message)
 }
 
-/// Checks one present, non-empty value and returns it in the shape to store.
-fn check_one(field: &IparamField, kind: IparamType, v: &Value) -> Result<Value, String> {
+/// Checks one present, non-empty value and returns it in the shape to store. `page_options`
+/// are the options the page offered besides the file's.
+fn check_one(
+    field: &IparamField,
+    kind: IparamType,
+    v: &Value,
+    page_options: &[String],
+) -> Result<Value, String> {
+    let allowed = |s: &String| field.options.contains(s) || page_options.contains(s);
     let text = |v: &Value| -> Result<String, String> {
         match v {
             Value::String(s) => Ok(s.trim().to_string()),
@@ -128,7 +169,7 @@ fn check_one(field: &IparamField, kind: IparamType, v: &Value) -> Result<Value, 
             let mut out = Vec::new();
             for item in items {
                 let s = text(&item)?;
-                if !field.options.contains(&s) {
+                if !allowed(&s) {
                     return Err(OPTION.to_string());
                 }
                 out.push(Value::String(s));
@@ -137,11 +178,17 @@ fn check_one(field: &IparamField, kind: IparamType, v: &Value) -> Result<Value, 
         }
         IparamType::Dropdown | IparamType::Radio => {
             let s = text(v)?;
-            if field.options.contains(&s) {
+            if allowed(&s) {
                 Ok(Value::String(s))
             } else {
                 Err(OPTION.to_string())
             }
+        }
+        IparamType::Domain if field.domain_suffix.is_some() => {
+            let suffix = field.domain_suffix.unwrap_or_default();
+            subdomain(&text(v)?, suffix)
+                .map(Value::String)
+                .ok_or_else(|| subdomain_message(suffix))
         }
         _ => {
             let s = text(v)?;
@@ -200,6 +247,19 @@ pub fn check_values(
     let mut errors = FieldErrors::new();
     let mut values = Map::new();
     let mut secure = Vec::new();
+    let page_options = |name: &str| -> Vec<String> {
+        input
+            .get("__meta")
+            .and_then(|m| m.get("options"))
+            .and_then(|o| o.get(name))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     for (name, field) in fields {
         let Some(kind) = field.kind else { continue };
         let given = input.get(name);
@@ -224,7 +284,7 @@ pub fn check_values(
             stored_value.cloned()
         } else {
             match given {
-                Some(v) if !is_empty(v) => match check_one(field, kind, v) {
+                Some(v) if !is_empty(v) => match check_one(field, kind, v, &page_options(name)) {
                     Ok(v) => Some(v),
                     Err(msg) => {
                         errors.insert(name.clone(), msg);
@@ -312,6 +372,16 @@ pub fn from_form(
         };
         out.insert(name.clone(), v);
     }
+    let options = pairs
+        .iter()
+        .find(|(k, _)| k == PAGE_OPTIONS)
+        .and_then(|(_, v)| serde_json::from_str::<Value>(v).ok())
+        .filter(Value::is_object);
+    if let Some(options) = options {
+        let mut meta = Map::new();
+        meta.insert("options".into(), options);
+        out.insert("__meta".into(), Value::Object(meta));
+    }
     out
 }
 
@@ -362,6 +432,68 @@ mod tests {
         assert_eq!(e["key"], REQUIRED);
         assert!(e["extra"].contains("iparams.json"));
         assert!(e["flag"].contains("true or false"));
+    }
+
+    #[test]
+    fn options_the_page_offered_are_accepted_and_no_others() {
+        let pairs: Vec<(String, String)> = [
+            ("name", "abc"),
+            ("key", "k"),
+            ("plan", "from-handler"),
+            ("multi", "a"),
+            ("multi", "also-from-handler"),
+            (
+                PAGE_OPTIONS,
+                r#"{"plan": ["from-handler"], "multi": ["also-from-handler"]}"#,
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let input = from_form(&fields(), &pairs);
+        let c = check_values(&fields(), &input, None).expect("valid");
+        assert_eq!(c.values["plan"], json!("from-handler"));
+        assert_eq!(c.values["multi"], json!(["a", "also-from-handler"]));
+        assert!(!c.values.contains_key("__meta"));
+        // Not on the page: refused, whatever the page offered for other fields.
+        let input = json!({"name": "abc", "key": "k", "plan": "made-up",
+                           "__meta": {"options": {"multi": ["made-up"]}}});
+        let e =
+            check_values(&fields(), input.as_object().expect("obj"), None).expect_err("invalid");
+        assert_eq!(e["plan"], OPTION);
+    }
+
+    #[test]
+    fn domain_fields_take_the_subdomain() {
+        let fields = fields_from_value(Some(&json!({
+            "fd": {"display_name": "D", "type": "domain", "type_attributes": {"product": "freshdesk"}},
+            "fs": {"display_name": "S", "type": "domain", "type_attributes": {"product": "freshsales"}}
+        })));
+        let check = |fd: &str| {
+            let input = json!({"fd": fd, "fs": "acme.myfreshworks.com"});
+            check_values(&fields, input.as_object().expect("obj"), None)
+        };
+        for typed in [
+            "acme",
+            "ACME.freshdesk.com",
+            "https://acme.freshdesk.com/a/tickets",
+        ] {
+            assert_eq!(
+                check(typed).expect("valid").values["fd"],
+                json!("acme"),
+                "{typed}"
+            );
+        }
+        for typed in ["acme.freshdesk.com.evil", "a b", "-acme", "acme.other.com"] {
+            assert_eq!(
+                check(typed).expect_err("invalid")["fd"],
+                subdomain_message(".freshdesk.com"),
+                "{typed}"
+            );
+        }
+        // A product with several account domains: the whole domain, as before.
+        let c = check("acme").expect("valid");
+        assert_eq!(c.values["fs"], json!("acme.myfreshworks.com"));
     }
 
     #[test]

@@ -41,12 +41,46 @@ fn display(v: &Value) -> String {
     }
 }
 
-/// Everything the `field` partial needs for one field.
+/// The options a choice field shows: the page's own when a change handler replaced the
+/// file's (`page_options`, sent back with a refused form), and a chosen value that is in
+/// neither (stored after a handler offered it), so that it is shown and can be saved again.
+fn choices_of(field: &IparamField, page_options: &[String], selected: &[String]) -> Vec<String> {
+    let mut list: Vec<String> = if page_options.is_empty() {
+        field.options.clone()
+    } else {
+        page_options.to_vec()
+    };
+    if field.kind.is_some_and(IparamType::has_options) {
+        for s in selected {
+            if !s.is_empty() && !list.contains(s) {
+                list.push(s.clone());
+            }
+        }
+    }
+    list
+}
+
+/// What a `domain` field shows when the product's domain is not known: the whole domain.
+fn domain_placeholder(field: &IparamField) -> String {
+    match field.product() {
+        Some("freshsales" | "freshworks_crm" | "freshsales_suite") => {
+            "yourcompany.myfreshworks.com".into()
+        }
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()) && p != "current" => {
+            format!("yourcompany.{p}.com")
+        }
+        _ => "yourcompany.example.com".into(),
+    }
+}
+
+/// Everything the `field` partial needs for one field. `page_options` are the options the
+/// page had for it when it was submitted (see [`check::PAGE_OPTIONS`]).
 pub fn field_view(
     field: &IparamField,
     value: Option<&Value>,
     secure_set: bool,
     error: Option<&str>,
+    page_options: &[String],
 ) -> Value {
     let kind = field.kind.unwrap_or(IparamType::Text);
     let id = super::field_id(&field.name);
@@ -55,8 +89,7 @@ pub fn field_view(
         Some(v) => vec![display(v)],
         None => vec![],
     };
-    let choices: Vec<Value> = field
-        .options
+    let choices: Vec<Value> = choices_of(field, page_options, &selected)
         .iter()
         .map(|o| json!({"value": o, "checked": selected.contains(o)}))
         .collect();
@@ -75,13 +108,16 @@ pub fn field_view(
         }
     };
     let placeholder = match kind {
-        _ if field.secure && secure_set => "Stored (leave empty to keep)",
-        IparamType::Domain => "yourcompany.freshdesk.com",
-        IparamType::Url => "https://",
-        IparamType::PhoneNumber => "555-123-4567",
-        IparamType::Email => "name@example.com",
-        _ => "",
+        _ if field.secure && secure_set => "Stored (leave empty to keep)".to_string(),
+        // The platform's page takes the subdomain and shows the product's domain after it.
+        IparamType::Domain if field.domain_suffix.is_some() => "yourcompany".to_string(),
+        IparamType::Domain => domain_placeholder(field),
+        IparamType::Url => "https://".to_string(),
+        IparamType::PhoneNumber => "555-123-4567".to_string(),
+        IparamType::Email => "name@example.com".to_string(),
+        _ => String::new(),
     };
+    let suffix = field.domain_suffix.filter(|_| kind == IparamType::Domain);
     let (patterns, pattern_message) = if field.regex.is_empty() {
         (None, None)
     } else {
@@ -116,6 +152,8 @@ pub fn field_view(
         "pattern_message": pattern_message,
         "error": error,
         "events": change_handlers(field).map(|names| Value::from(names).to_string()),
+        "suffix": suffix,
+        "suffix_message": suffix.map(check::subdomain_message),
     })
 }
 
@@ -159,11 +197,23 @@ async fn render_form(
                     None
                 }
             });
+            let page_options: Vec<String> = shown
+                .get("__meta")
+                .and_then(|m| m.get("options"))
+                .and_then(|o| o.get(&f.name))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
             field_view(
                 f,
                 value,
                 secure_set,
                 errors.get(&f.name).map(String::as_str),
+                &page_options,
             )
         })
         .collect();
@@ -185,7 +235,7 @@ async fn render_form(
         ctx,
         json!({
             "intro": intro,
-            "notice": notice,
+            "notice": notice.clone(),
             "action": "/custom_configs/install",
             "fields": views,
             "form_error": form_error,
@@ -193,6 +243,9 @@ async fn render_form(
             "empty_message": fields.is_empty().then_some("config/iparams.json defines no fields."),
             "field_events": fields.values().any(|f| f.visible && change_handlers(f).is_some()),
             "iparams_js": app.root.join("config/assets/iparams.js").is_file(),
+            // Installed: the way on is the app itself.
+            "open_app": notice.as_ref().is_some_and(|n| n["kind"] == "ok"),
+            "page_options": true,
         }),
     );
     page_with_status("form_page", &ctx, status)
@@ -234,15 +287,30 @@ async fn show(
                     "intro": "The app's own installation page (config/iparams.html). Install runs its validate() and stores what its postConfigs() returns.",
                     "notice": notice,
                     "submit_label": if editing { "Save" } else { "Install" },
+                    "installed": editing,
                 }),
             );
             page("iparams_html", &ctx)
         }
         IparamsPage::None => {
             let ctx = page_context(&app, &store, "Installation page", Some("install")).await?;
+            let agents: Vec<&str> = app
+                .oauth
+                .iter()
+                .flat_map(|o| o.integrations.values())
+                .filter(|i| i.is_agent())
+                .map(|i| i.display_name.as_str())
+                .collect();
+            let mut message = "This app does not have an installation page (no config/iparams.json or config/iparams.html). Nothing to install.".to_string();
+            if !agents.is_empty() {
+                message.push_str(&format!(
+                    " Its agent-level OAuth ({}) is authorized by each agent: use Authorize on the home page.",
+                    agents.join(", ")
+                ));
+            }
             let ctx = with(
                 ctx,
-                json!({"message": "This app does not have an installation page (no config/iparams.json or config/iparams.html). Nothing to install."}),
+                json!({"message": message, "link_url": "/", "link_label": "Open the app"}),
             );
             page("done", &ctx)
         }

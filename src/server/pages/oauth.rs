@@ -1,18 +1,20 @@
-//! `/oauth_configs?integration=NAME` (client ID and secret of an account-level integration;
-//! what is entered here overrides oauth_config.json locally) and
-//! `/oauth_iparams?integration=NAME` (the integration's `oauth_iparams`).
+//! `/oauth_configs?integration=NAME` (client ID and secret of an integration; what is
+//! entered here overrides oauth_config.json locally) and `/oauth_iparams?integration=NAME`
+//! (the integration's `oauth_iparams`). Both serve account- and agent-level integrations:
+//! agents authorize themselves, but the client and the parameters are the app's.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, web};
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
-use super::progress::{find_account_integration, is_literal};
-use super::render::{page_with_status, with};
+use super::progress::find_integration;
+use super::render::{page, page_with_status, with};
 use super::{
     BODY_LIMIT, IntegrationQuery, PageError, form_pairs, form_value, page_context, see_other,
 };
 use crate::app::Integration;
+use crate::app::oauth_config::Credential;
 use crate::server::Shared;
 use crate::store::{Credentials, Store};
 
@@ -33,9 +35,66 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 fn find(shared: &Shared, q: &IntegrationQuery) -> Result<Integration, PageError> {
     let app = shared.app();
-    find_account_integration(&app, q.integration.as_deref())
+    find_integration(&app, q.integration.as_deref())
         .cloned()
         .map_err(PageError::NotFound)
+}
+
+/// What the page says about credentials in the file that are not real values.
+fn placeholder_warning(i: &Integration) -> Option<Value> {
+    let [id, secret] = i.credentials();
+    let mut parts = Vec::new();
+    if id == Credential::Placeholder {
+        parts.push(format!("client_id \"{}\"", i.client_id.trim()));
+    }
+    // The secret's text is never shown, whatever it looks like.
+    if secret == Credential::Placeholder {
+        parts.push("client_secret".to_string());
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "kind": "warning",
+        "text": format!(
+            "config/oauth_config.json has {} for this integration, which {}, not what the provider issued. Enter the client ID and secret of the OAuth app you registered with the provider.",
+            parts.join(" and "),
+            if parts.len() == 1 { "looks like a placeholder" } else { "look like placeholders" }
+        ),
+    }))
+}
+
+/// The client page of an integration whose file takes the client from `oauth_iparams`:
+/// they are entered once, on the parameters page.
+async fn asked_on_parameters_page(
+    shared: &Shared,
+    store: &Store,
+    i: &Integration,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let id = format!("oauth_config:{}", i.name);
+    let ctx = page_context(
+        &shared.app(),
+        store,
+        &format!("{}: OAuth client", i.display_name),
+        Some(&id),
+    )
+    .await?;
+    let params = action("/oauth_iparams", &i.name);
+    let ctx = with(
+        ctx,
+        json!({
+            "message": format!(
+                "config/oauth_config.json takes the client ID and secret of {} from its oauth_iparams (<%= oauth_iparams.… %>), so they are entered on its OAuth parameters page, {params}.",
+                i.display_name
+            ),
+            "link_url": params,
+            "link_label": "Enter them on the parameters page",
+        }),
+    );
+    let mut response = page("done", &ctx)?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 /// One text or password input of these pages.
@@ -95,7 +154,7 @@ async fn render_config(
         Some(&id),
     )
     .await?;
-    let from_file = is_literal(&i.client_id) && is_literal(&i.client_secret);
+    let from_file = !i.needs_client_page();
     let fields = vec![
         Input {
             name: "client_id",
@@ -126,13 +185,15 @@ async fn render_config(
         if from_file {
             "Pre-filled from config/oauth_config.json; what you save here overrides the file on this machine only."
         } else {
-            "config/oauth_config.json holds no literal client values, so enter them here (they stay on this machine)."
+            "config/oauth_config.json holds no usable client values, so enter them here (they stay on this machine)."
         }
     );
     let ctx = with(
         ctx,
         json!({
             "intro": intro,
+            // Once a client is stored, the file's placeholders no longer matter.
+            "notice": if secret_set { None } else { placeholder_warning(i) },
             "action": action("/oauth_configs", &i.name),
             "fields": fields,
             "form_error": (!errors.is_empty()).then_some("Please correct the fields marked below."),
@@ -149,16 +210,20 @@ async fn show_config(
     q: web::Query<IntegrationQuery>,
 ) -> Result<HttpResponse, PageError> {
     let i = find(&shared, &q)?;
+    if i.credentials_from_oauth_iparams() {
+        return asked_on_parameters_page(&shared, &store, &i, StatusCode::OK).await;
+    }
     let stored = store.credentials(&i.name).await?;
+    let [id_source, secret_source] = i.credentials();
     let (client_id, secret_set) = match &stored {
         Some(c) => (c.client_id.clone(), true),
         None => (
-            if is_literal(&i.client_id) {
+            if id_source == Credential::Literal {
                 i.client_id.clone()
             } else {
                 String::new()
             },
-            is_literal(&i.client_secret),
+            secret_source == Credential::Literal,
         ),
     };
     render_config(
@@ -180,6 +245,9 @@ async fn submit_config(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let i = find(&shared, &q)?;
+    if i.credentials_from_oauth_iparams() {
+        return asked_on_parameters_page(&shared, &store, &i, StatusCode::CONFLICT).await;
+    }
     let pairs = form_pairs(&body);
     let client_id = form_value(&pairs, "client_id")
         .unwrap_or_default()
@@ -192,7 +260,7 @@ async fn submit_config(
         Some(entered)
     } else if let Some(c) = &stored {
         Some(c.client_secret.clone())
-    } else if is_literal(&i.client_secret) {
+    } else if Credential::of(&i.client_secret) == Credential::Literal {
         Some(i.client_secret.clone())
     } else {
         None

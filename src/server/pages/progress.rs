@@ -1,6 +1,8 @@
 //! Which setup steps an app needs and which are done, in FDK's order: system settings, then
-//! per account-level integration its client credentials, its oauth_iparams (when it has any)
-//! and its authorization, then the installation page.
+//! per integration its client credentials (unless the file takes them from `oauth_iparams`;
+//! for an agent-level one only when the file lacks them), its oauth_iparams (when it has
+//! any) and, for an account-level one, its authorization; then the installation page.
+//! Agents authorize agent-level integrations themselves, from the home page.
 //!
 //! Used by `/custom_configs` (go to the first step not done), by the step navigation of every
 //! page, and by `/api/status`.
@@ -14,7 +16,10 @@ use crate::store::{Store, StoreError};
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
     SystemSettings,
+    /// Named like its page and its step id (`oauth_config:NAME`), not `o_auth_config`.
+    #[serde(rename = "oauth_config")]
     OAuthConfig,
+    #[serde(rename = "oauth_iparams")]
     OAuthIparams,
     Authorize,
     Install,
@@ -55,11 +60,6 @@ pub fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Whether a configuration value is written out (not a `<%= … %>` placeholder, not empty).
-pub fn is_literal(v: &str) -> bool {
-    !v.trim().is_empty() && !v.contains("<%")
-}
-
 /// Integrations whose tokens the server keeps (account level), in file order.
 pub fn account_integrations(app: &App) -> Vec<&Integration> {
     app.oauth
@@ -86,6 +86,33 @@ pub fn find_account_integration<'a>(
             list.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
         ),
         (None, false) => unreachable!("a non-empty list has a first"),
+    })
+}
+
+/// The integration, of either level, whose client or parameters page is asked for: the one
+/// named, or the first when none is named.
+pub fn find_integration<'a>(app: &'a App, name: Option<&str>) -> Result<&'a Integration, String> {
+    let all: Vec<&Integration> = app
+        .oauth
+        .as_ref()
+        .map(|o| o.integrations.values().collect())
+        .unwrap_or_default();
+    let found = match name {
+        Some(n) => all.iter().find(|i| i.name == n),
+        None => all.first(),
+    };
+    found.copied().ok_or_else(|| match name {
+        _ if all.is_empty() => {
+            "the app has no OAuth integration (no config/oauth_config.json)".to_string()
+        }
+        Some(n) => format!(
+            "config/oauth_config.json has no integration named {n:?} (it has: {})",
+            all.iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => unreachable!("a non-empty list has a first"),
     })
 }
 
@@ -123,21 +150,32 @@ pub async fn setup_progress(app: &App, store: &Store) -> Result<SetupProgress, S
             note: None,
         });
     }
-    for integration in account_integrations(app) {
+    let integrations = app.oauth.iter().flat_map(|o| o.integrations.values());
+    for integration in integrations {
         let name = &integration.name;
         let q = encode(name);
         let label = &integration.display_name;
-        let stored = store.credentials(name).await?.is_some();
-        let literal = is_literal(&integration.client_id) && is_literal(&integration.client_secret);
-        steps.push(SetupStep {
-            id: format!("oauth_config:{name}"),
-            kind: StepKind::OAuthConfig,
-            integration: Some(name.clone()),
-            title: format!("{label}: client"),
-            url: format!("/oauth_configs?integration={q}"),
-            state: state(stored || literal),
-            note: None,
-        });
+        let agent = integration.is_agent();
+        // Written out in the file: the page only overrides them, so the step is done. Taken
+        // from oauth_iparams: the parameters page asks for them, so there is no step.
+        let from_file = !integration.needs_client_page();
+        let client_step = if agent {
+            !from_file
+        } else {
+            !integration.credentials_from_oauth_iparams()
+        };
+        if client_step {
+            let stored = store.credentials(name).await?.is_some();
+            steps.push(SetupStep {
+                id: format!("oauth_config:{name}"),
+                kind: StepKind::OAuthConfig,
+                integration: Some(name.clone()),
+                title: format!("{label}: client"),
+                url: format!("/oauth_configs?integration={q}"),
+                state: state(stored || from_file),
+                note: None,
+            });
+        }
         if !integration.oauth_iparams.is_empty() {
             let values = store.oauth_iparams(name).await?;
             let done = values.as_ref().is_some_and(|v| {
@@ -156,6 +194,9 @@ pub async fn setup_progress(app: &App, store: &Store) -> Result<SetupProgress, S
                 state: state(done),
                 note: None,
             });
+        }
+        if agent {
+            continue;
         }
         let done = store.is_authorized(name).await?;
         let status = store.oauth_status(name).await?;

@@ -96,7 +96,10 @@ async fn render(
                     &format!("Account URL for {m}"),
                     "The product account you test with, e.g. https://yourcompany.freshdesk.com. Needed for each chosen module.",
                     "url",
-                    json!({"input_type": "url", "value": value, "placeholder": "https://yourcompany.freshdesk.com"}),
+                    // Required for each chosen module (the server checks that): marked like
+                    // every required field, without the browser requiring it for a module
+                    // left out.
+                    json!({"input_type": "url", "value": value, "placeholder": "https://yourcompany.freshdesk.com", "mark_required": true}),
                     errors.get(&key),
                 ));
             }
