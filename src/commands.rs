@@ -197,7 +197,8 @@ fn services(
             tokens.clone(),
             invoker.for_worker(),
             kv.clone(),
-        ),
+        )
+        .recording(inspector.clone()),
     );
     Ok(Services {
         store,

@@ -17,6 +17,24 @@ pub struct Masker {
 }
 
 impl Masker {
+    /// The values of the app's secure iparams (as stored, or as config/iparams.json marks
+    /// them): the secrets an SMI call, a `db` operation or an event can carry. Tokens and
+    /// client secrets never reach the app's code, so they cannot be in those.
+    pub fn secure_iparams(reads: &crate::store::Reads, app: &crate::app::App) -> Masker {
+        let mut m = Masker::default();
+        for name in reads
+            .secure
+            .iter()
+            .cloned()
+            .chain(app.iparams.secure_names())
+        {
+            if let Some(v) = reads.iparams.get(&name) {
+                m.add(&crate::app::requests::value_text(v));
+            }
+        }
+        m
+    }
+
     pub fn add(&mut self, secret: &str) {
         if secret.chars().count() < 3 {
             return;

@@ -2,7 +2,8 @@
 //! operation, an event), kept in memory within a bound, pushed to live subscribers, and
 //! written as JSON lines with `--log-file`. No HTTP in here: the edge serves the page and the
 //! stream (`server::inspector`), and whoever makes a call fills its [`Record`] (the
-//! `invoke` core does it for templates) and hands it over with one [`Inspector::record`].
+//! `invoke` core does it for templates) and hands it over with one [`Inspector::record`];
+//! SMI calls, `db` operations and events hand over a [`Call`] with one [`Inspector::call`].
 //!
 //! Records never reach the store, and they hold nothing secret: whoever builds one masks it
 //! with the call's [`Masker`] (the same masking as the terminal line) before it gets here.
@@ -12,6 +13,7 @@
 //! record is turned into JSON once, by whichever reader needs it first (the log file's thread,
 //! a page's stream), never by the call itself.
 
+pub mod call;
 pub mod curl;
 pub mod jsonl;
 pub mod mask;
@@ -25,6 +27,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+pub use call::{Call, Started};
 pub use jsonl::{LogFile, LogFileError};
 pub use mask::{MASK, Masker};
 pub use record::{
@@ -247,6 +250,15 @@ impl Inspector {
         // No subscriber is not an error.
         let _ = self.inner.live.send(entry);
         Some(id)
+    }
+
+    /// Records a finished SMI call, `db` operation or event ([`Call`]), masked with `masker`:
+    /// the one call each of those makes. Nothing is built when recording is off.
+    pub fn call(&self, call: Call<'_>, masker: &Masker) -> Option<u64> {
+        if !self.is_recording() {
+            return None;
+        }
+        self.record(call.into_record(masker))
     }
 
     /// The kept records that match `filter`, oldest first; at most the newest `max`.

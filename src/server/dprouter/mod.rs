@@ -17,6 +17,7 @@
 mod db;
 mod oauth;
 mod proxy;
+mod recorded;
 mod smi;
 
 use actix_web::http::{Method, StatusCode};
@@ -28,7 +29,7 @@ use serde_json::json;
 
 use super::Shared;
 use super::body::{BodyError, read_limited};
-use crate::inspect::Inspector;
+use crate::inspect::{Inspector, Kind, Started};
 use crate::invoke::Invoker;
 use crate::kv::Kv;
 use crate::oauth::TokenManager;
@@ -118,6 +119,26 @@ impl FromRequest for Ctx {
     }
 }
 
+/// Which of our pages made the call, from its `Referer`: the installation page lives under
+/// `/custom_configs`, the app's own pages under `/iframe/` (on the home page or a product
+/// page opened with `?dev=true`).
+pub(super) fn caller(req: &HttpRequest) -> Option<&'static str> {
+    let referer = req.headers().get("referer")?.to_str().ok()?;
+    let path = url::Url::parse(referer).ok()?;
+    let local = matches!(path.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if !local {
+        return Some("front end");
+    }
+    let p = path.path();
+    if p.starts_with("/custom_configs") {
+        Some("installation page")
+    } else if p.starts_with("/iframe/") || p == "/" {
+        Some("front end")
+    } else {
+        None
+    }
+}
+
 async fn dispatch(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResponse {
     let route = Route::of(&req);
     // Read even when the route is refused, so that the browser's keep-alive connection stays
@@ -140,8 +161,16 @@ async fn dispatch(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResp
     match route {
         Some(Route::Proxy) => proxy::call(&ctx, &req, &body).await,
         Some(Route::OAuth) => oauth::call(&ctx, &req, &body).await,
-        Some(Route::Db) => db::call(&ctx, &req, &body).await,
-        Some(Route::Smi) => smi::call(&ctx, &body).await,
+        Some(Route::Db) => {
+            let started = Started::now();
+            let answer = db::call(&ctx, &req, &body).await;
+            recorded::record(&ctx, Kind::Db, caller(&req), &body, started, answer).await
+        }
+        Some(Route::Smi) => {
+            let started = Started::now();
+            let answer = smi::call(&ctx, &body).await;
+            recorded::record(&ctx, Kind::Smi, caller(&req), &body, started, answer).await
+        }
         None => {
             HttpResponse::NotFound().json(json!({"message": "Route not allowed", "status": 404}))
         }

@@ -9,26 +9,6 @@ use super::Ctx;
 use crate::invoke::InvokeRequest;
 use crate::sources::StoreSources;
 
-/// Which of our pages made the call, from its `Referer`: the installation page lives under
-/// `/custom_configs`, the app's own pages under `/iframe/` (on the home page or a product
-/// page opened with `?dev=true`).
-fn caller(req: &HttpRequest) -> Option<&'static str> {
-    let referer = req.headers().get("referer")?.to_str().ok()?;
-    let path = url::Url::parse(referer).ok()?;
-    let local = matches!(path.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    if !local {
-        return Some("front end");
-    }
-    let p = path.path();
-    if p.starts_with("/custom_configs") {
-        Some("installation page")
-    } else if p.starts_with("/iframe/") || p == "/" {
-        Some("front end")
-    } else {
-        None
-    }
-}
-
 pub(super) async fn call(ctx: &Ctx, req: &HttpRequest, body: &Bytes) -> HttpResponse {
     let call = match InvokeRequest::from_body(body) {
         Ok(c) => c,
@@ -39,7 +19,7 @@ pub(super) async fn call(ctx: &Ctx, req: &HttpRequest, body: &Bytes) -> HttpResp
     let sources = StoreSources::new(&ctx.store, &ctx.tokens);
     let mut outcome = ctx.invoker.invoke(&app, call, &sources).await;
     if let Some(record) = outcome.record.take() {
-        let record = match caller(req) {
+        let record = match super::caller(req) {
             Some(c) => record.with_caller(c),
             None => *record,
         };
