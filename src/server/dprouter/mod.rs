@@ -182,3 +182,37 @@ fn error(status: u16, message: String) -> HttpResponse {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     HttpResponse::build(code).json(json!({"message": message, "status": status}))
 }
+
+#[cfg(test)]
+mod caller_tests {
+    use super::caller;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn the_caller_is_told_by_the_page_that_made_the_call() {
+        let from = |referer: Option<&str>| {
+            let mut r = TestRequest::post().uri("/dprouter");
+            if let Some(v) = referer {
+                r = r.insert_header(("Referer", v));
+            }
+            caller(&r.to_http_request())
+        };
+        assert_eq!(
+            from(Some("http://localhost:10001/custom_configs/form")),
+            Some("installation page")
+        );
+        assert_eq!(
+            from(Some("http://127.0.0.1:9/iframe/index.html?x=1")),
+            Some("front end")
+        );
+        assert_eq!(
+            from(Some("https://acme.freshdesk.com/a/tickets/1?dev=true")),
+            Some("front end")
+        );
+        assert_eq!(
+            from(Some("http://localhost:10001/_fdk-emu/inspector")),
+            None
+        );
+        assert_eq!(from(None), None, "curl and scripts send no Referer");
+    }
+}
