@@ -3,8 +3,8 @@
 //! `tail` in a terminal, so control characters (escape sequences, carriage returns that
 //! rewrite a line) are written escaped and every such field has a length limit.
 //!
-//! Issue 11 brings one escaping function for the terminal log; until it is on main this is
-//! the recorder's own, with the same rule (Rust's `escape_default` for control characters).
+//! The escaping is the terminal's ([`crate::term::cut`]); this module only adds the fast
+//! path the request path needs: most names and values need no change and are not copied.
 
 use std::borrow::Cow;
 
@@ -18,23 +18,14 @@ pub fn clean(s: &str, max: usize) -> String {
 
 /// [`clean`] without a copy when `s` is fine as it is (most names and values are).
 pub fn clean_cow(s: &str, max: usize) -> Cow<'_, str> {
+    // `len` counts bytes, at least the characters: within `max` bytes it is within `max`
+    // characters.
     let plain = s.len() <= max && !s.chars().any(char::is_control);
     if plain {
-        return Cow::Borrowed(s);
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(crate::term::cut(s, max))
     }
-    let mut out = String::with_capacity(s.len().min(max + 8));
-    for (count, c) in s.chars().enumerate() {
-        if count >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// [`clean`] of an owned string, which is kept when it is fine as it is.
@@ -55,7 +46,7 @@ mod tests {
             clean("a\u{1b}[2Jb\r\u{9b}c", 100),
             "a\\u{1b}[2Jb\\r\\u{9b}c"
         );
-        assert_eq!(clean("abcdef", 4), "abcd…");
+        assert_eq!(clean("abcdef", 4), "abc…");
         assert_eq!(clean("abc", 4), "abc");
     }
 }
