@@ -245,7 +245,8 @@ fn load_state(path: &std::path::Path, store: &Store, app: &app::App) -> Result<(
         parts.push("system settings".into());
     }
     if loaded.db_keys > 0 {
-        parts.push(format!("{} db keys", loaded.db_keys));
+        let n = loaded.db_keys;
+        parts.push(format!("{n} db key{}", if n == 1 { "" } else { "s" }));
     }
     if parts.is_empty() {
         parts.push("nothing (the file is empty)".into());

@@ -125,6 +125,14 @@ fn export_then_state_reproduces_the_installation() {
         "{}",
         r.status()
     );
+    // A key of the key-value store, as client.db.set writes it.
+    let r = console::client()
+        .post(server.url("/dprouter"))
+        .header("MKP-ROUTE", "db")
+        .json(&json!({"action": "store", "dbKey": "ticket:1", "data": {"seen": true}}))
+        .send()
+        .expect("db store");
+    assert_eq!(r.status(), 201);
     drop(server);
 
     let dir = tempfile::tempdir().expect("tmp");
@@ -156,15 +164,24 @@ fn export_then_state_reproduces_the_installation() {
         file["system_settings"]["endpoint_urls"]["support_ticket"],
         "https://acme.freshdesk.com"
     );
+    let keys = file["db"].as_array().cloned().unwrap_or_default();
+    assert_eq!(keys.len(), 1, "{text}");
+    assert_eq!(
+        (&keys[0]["key"], &keys[0]["value"]),
+        (&json!("ticket:1"), &json!({"seen": true}))
+    );
 
     // A fresh copy of the app, as on a CI machine: the state file and the secret from the
     // environment reproduce the installation, and a template call sees both.
     let (ci_tmp, second) = copy_app("invoke");
     let echoed = ci_tmp.path().join("echo.json");
     let call = r#"{"action":"invokeTemplate","templateName":"echo","data":{"context":{"id":1,"note":"ci"}}}"#;
+    let fetched = ci_tmp.path().join("fetched.json");
+    let fetch = r#"{"action":"fetch","dbKey":"ticket:1"}"#;
     let script = format!(
-        "curl -fsS -X POST \"$FDK_EMU_URL/dprouter\" -H 'MKP-ROUTE: proxy' -H 'Content-Type: application/json' -d '{call}' > '{}'",
-        echoed.display()
+        "curl -fsS -X POST \"$FDK_EMU_URL/dprouter\" -H 'MKP-ROUTE: proxy' -H 'Content-Type: application/json' -d '{call}' > '{}' && curl -fsS -X POST \"$FDK_EMU_URL/dprouter\" -H 'MKP-ROUTE: db' -H 'Content-Type: application/json' -d '{fetch}' > '{}'",
+        echoed.display(),
+        fetched.display()
     );
     let up = format!("api.httpbin.test={}", httpbin.base);
     let (code, out, err) = exec(
@@ -176,10 +193,13 @@ fn export_then_state_reproduces_the_installation() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         err.contains(&format!(
-            "Loaded {state_s}: 3 iparams (api_key from $FDK_EMU_IPARAM_API_KEY), system settings"
+            "Loaded {state_s}: 3 iparams (api_key from $FDK_EMU_IPARAM_API_KEY), system settings, 1 db key"
         )),
         "{err}"
     );
+    let value: Value =
+        serde_json::from_str(&std::fs::read_to_string(&fetched).expect("fetched")).expect("JSON");
+    assert_eq!(value, json!({"seen": true}), "the db key is back");
     let envelope: Value =
         serde_json::from_str(&std::fs::read_to_string(&echoed).expect("echo")).expect("JSON");
     assert_eq!(envelope["status"], 200, "{envelope}");
@@ -239,4 +259,20 @@ fn export_then_state_reproduces_the_installation() {
         err.contains("not a state file: unknown field `iparam`"),
         "{err}"
     );
+    // A db value that client.db could not have stored is refused before anything is written.
+    let bad_db = dir.path().join("bad-db.json");
+    std::fs::write(
+        &bad_db,
+        r#"{"fdk-emu-state": 1, "iparams": {"user": "x"}, "db": [{"scope": "s", "key": "k", "value": 3}]}"#,
+    )
+    .expect("write");
+    let bad_db_s = bad_db.display().to_string();
+    let (code, _, err) = exec(&third, &["--state", &bad_db_s], "true", &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("db key 'k' (scope 's'): the value must be a JSON object"),
+        "{err}"
+    );
+    let (_, shown, _) = run(&["store", "show", "--app-dir", &third_s], &[]);
+    assert!(shown.contains("(not installed yet)"), "{shown}");
 }
