@@ -149,6 +149,34 @@ async fn the_inspector_shows_a_call_made_from_the_app_page() {
             Duration::from_secs(5),
         )
         .await;
+    browser.select("#f-name", "").await;
+    // A db operation joins the list live; the kind filter keeps only it.
+    let b2 = base.clone();
+    tokio::task::spawn_blocking(move || {
+        console::client()
+            .post(format!("{b2}/dprouter"))
+            .header("MKP-ROUTE", "db")
+            .json(&json!({"action": "store", "dbKey": "seen", "data": {"by": "test"}}))
+            .send()
+            .map(|r| r.status().as_u16())
+    })
+    .await
+    .expect("call")
+    .expect("db store");
+    browser
+        .wait_js(
+            "document.querySelector('#calls tr[data-kind=db]') !== null",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser.select("#f-kind", "db").await;
+    let only_db = browser
+        .wait_js(
+            "document.querySelector('#calls tr[data-name=echo]').hidden && !document.querySelector('#calls tr[data-kind=db]').hidden",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(only_db, json!(true));
     browser.screenshot("inspector-filtered").await;
     let page = browser
         .client
