@@ -99,6 +99,19 @@ fn smi_db_and_server_js_calls_are_recorded_and_masked() {
         "{greet}"
     );
     assert!(greet["duration_ms"].as_f64().is_some_and(|d| d > 0.0));
+    // Copy as curl repeats the call on /dprouter.
+    let full = get_json(&format!(
+        "{base}/_fdk-emu/inspector/records/{}",
+        greet["id"]
+    ));
+    let curl = full["curl"].as_str().unwrap_or_default();
+    assert!(
+        curl.starts_with("curl -X 'POST' 'http://")
+            && curl.contains(&format!(":{}/dprouter'", server.port))
+            && curl.contains("-H 'MKP-ROUTE: smi'")
+            && curl.contains("\"methodName\":\"greet\""),
+        "{curl}"
+    );
     let fail = find(&records, "smi", "fail");
     assert_eq!((&fail["status"], &fail["ok"]), (&json!(404), &json!(false)));
 

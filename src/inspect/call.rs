@@ -26,7 +26,7 @@
 use std::time::Instant;
 
 use super::mask::Masker;
-use super::record::{Body, Kind, Message, Record};
+use super::record::{Body, Headers, Kind, Message, Record};
 use super::text::clean;
 
 /// When a call started: the wall clock for the record, a monotonic clock for its duration.
@@ -59,6 +59,11 @@ pub struct Call<'a> {
     pub caller: Option<&'a str>,
     /// What the caller sent (the SMI call, the db operation, the event's payload), as it came.
     pub request: Option<&'a [u8]>,
+    /// Where it was sent, when the call came over HTTP (`POST …/dprouter`): the inspector's
+    /// "copy as curl" repeats it.
+    pub url: Option<&'a str>,
+    /// The headers that matter to repeat it (`MKP-ROUTE: smi`).
+    pub headers: &'a [(&'a str, &'a str)],
     /// The status the caller got (the body's `status` when the answer carries one).
     pub status: u16,
     pub ok: bool,
@@ -78,6 +83,8 @@ impl<'a> Call<'a> {
             name,
             caller: None,
             request: None,
+            url: None,
+            headers: &[],
             status: 0,
             ok: false,
             error: None,
@@ -105,9 +112,18 @@ impl<'a> Call<'a> {
         r.status = self.status;
         r.ok = self.ok;
         r.error = self.error.map(|e| clean(&masker.mask_cow(e), 2048));
-        r.request = self.request.map(|b| Message {
-            body: Some(Body::capture(b, masker)),
-            ..Message::default()
+        r.request = self.request.map(|b| {
+            let mut headers = Headers::default();
+            for (name, value) in self.headers {
+                headers.push(name, value, masker);
+            }
+            Message {
+                method: self.url.map(|_| "POST".to_string()),
+                url: self.url.map(|u| clean(&masker.mask_cow(u), 2048)),
+                headers,
+                body: Some(Body::capture(b, masker)),
+                ..Message::default()
+            }
         });
         r.result = self.result.map(|b| Body::capture(b, masker));
         r

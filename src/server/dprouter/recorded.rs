@@ -57,10 +57,14 @@ pub(super) async fn record(
         .filter(|_| http < 400)
         .unwrap_or(http);
     let masker = masker(ctx).await;
+    let url = format!("{}/dprouter", ctx.shared.config.base_url());
+    let route = if kind == Kind::Smi { "smi" } else { "db" };
     ctx.inspector.call(
         Call {
             caller,
             request: Some(request),
+            url: Some(&url),
+            headers: &[("MKP-ROUTE", route), ("Content-Type", "application/json")],
             status,
             ok: status < 400,
             result: Some(&bytes),
