@@ -276,3 +276,48 @@ fn export_then_state_reproduces_the_installation() {
     let (_, shown, _) = run(&["store", "show", "--app-dir", &third_s], &[]);
     assert!(shown.contains("(not installed yet)"), "{shown}");
 }
+
+/// An app with `server/server.js`: its SMI functions answer the command, and the Node worker
+/// does not outlive `exec`.
+#[test]
+fn exec_serves_server_js_and_leaves_no_node_behind() {
+    let (tmp, app) = copy_app("serverless");
+    let answer = tmp.path().join("answer.json");
+    let children = tmp.path().join("children.txt");
+    let call = r#"{"action":"invoke","methodName":"greet","methodParams":{"name":"ci"}}"#;
+    // $PPID is fdk-emu: its children are the Node worker and this shell.
+    let script = format!(
+        "curl -fsS -X POST \"$FDK_EMU_URL/dprouter\" -H 'MKP-ROUTE: smi' -H 'Content-Type: application/json' -d '{call}' > '{}' && ps --ppid $PPID -o pid=,comm= > '{}'",
+        answer.display(),
+        children.display()
+    );
+    let (code, out, err) = exec(&app, &[], &script, &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let answer: Value =
+        serde_json::from_str(&std::fs::read_to_string(&answer).expect("answer")).expect("JSON");
+    assert_eq!(answer["response"]["message"], "Hello, ci!", "{answer}");
+    let listed = std::fs::read_to_string(&children).expect("children");
+    let node: Vec<u32> = listed
+        .lines()
+        .filter(|l| l.contains("node"))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert!(!node.is_empty(), "no Node worker among {listed}");
+    // Killed when exec ends: gone, or a zombie waiting for init to reap it (a SIGKILL takes
+    // effect when the kernel next schedules the process, hence the short deadline).
+    let gone = |pid: u32| {
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    for pid in node {
+        while !gone(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the Node worker {pid} outlived exec"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
