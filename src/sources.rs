@@ -37,10 +37,10 @@ impl<'a> StoreSources<'a> {
     }
 
     fn note(&self, refresh: Option<Refresh>) {
-        if let Some(r) = refresh {
-            if let Ok(mut v) = self.refreshes.lock() {
-                v.push(r);
-            }
+        if let Some(r) = refresh
+            && let Ok(mut v) = self.refreshes.lock()
+        {
+            v.push(r);
         }
     }
 
