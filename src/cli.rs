@@ -1,4 +1,4 @@
-//! The command line: `fdk-emu run`, `fdk-emu validate`, `fdk-emu store`.
+//! The command line: `fdk-emu run`, `exec`, `validate`, `store`, `oauth`.
 
 use std::path::PathBuf;
 
@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "fdk-emu",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  fdk-emu validate                 check the app in this folder\n  fdk-emu run                      serve it at http://localhost:10001\n  fdk-emu run --port 10002 --upstream api.example.com=http://127.0.0.1:8001\n  fdk-emu store show               what is stored for the app (secrets masked)\n  fdk-emu store import .fdk/localstore   keep the data of `fdk run`"
+    after_help = "Examples:\n  fdk-emu validate                 check the app in this folder\n  fdk-emu run                      serve it at http://localhost:10001\n  fdk-emu run --port 10002 --upstream api.example.com=http://127.0.0.1:8001\n  fdk-emu exec --port 0 -- npm test   serve, run the tests with FDK_EMU_URL set, stop\n  fdk-emu store show               what is stored for the app (secrets masked)\n  fdk-emu store import .fdk/localstore   keep the data of `fdk run`\n  fdk-emu oauth expire             make the next call refresh the OAuth token"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -33,8 +33,8 @@ pub enum Command {
     /// Exit code: 0 when there are no errors (warnings allowed), 1 when there are errors,
     /// 2 when the app folder cannot be read.
     Validate(ValidateArgs),
-    /// Show, clear or import what fdk-emu has stored for the app (settings, iparams, OAuth
-    /// tokens, the key-value store of client.db and $db).
+    /// Show, clear, import or export what fdk-emu has stored for the app (settings, iparams,
+    /// OAuth tokens, the key-value store of client.db and $db).
     Store(StoreArgs),
     /// Fire an event handler of server/server.js, as CI would: onTicketCreate,
     /// onAppInstall, onScheduledEvent, onExternalEvent, …
@@ -45,6 +45,17 @@ pub enum Command {
     /// product's default the first time). Exit code: 0 when the handler succeeded, 1 when it
     /// failed (renderData error, exception, timeout), 2 when it could not be fired.
     Trigger(TriggerArgs),
+    /// Start the server, run COMMAND against it, stop it, and exit with COMMAND's status (for
+    /// CI, like Firebase's `emulators:exec`).
+    ///
+    /// The command runs once the server answers, with FDK_EMU_URL set to the server's address
+    /// (e.g. http://localhost:10001; with --port 0, a free port). Everything `run` takes works
+    /// here too, --state FILE included. Example:
+    ///   fdk-emu exec --port 0 --state ci-state.json -- sh -c 'curl -fsS "$FDK_EMU_URL/api/status"'
+    Exec(ExecArgs),
+    /// Refresh, expire or revoke the OAuth tokens held by a running fdk-emu (the token
+    /// panel's buttons, at /_fdk-emu/oauth).
+    Oauth(OauthArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -85,7 +96,13 @@ pub struct TriggerArgs {
 #[derive(Debug, Clone, Args)]
 pub struct AppDirArg {
     /// The app folder (the one that holds manifest.json).
-    #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
+    #[arg(
+        short = 'd',
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        global = true
+    )]
     pub app_dir: PathBuf,
 }
 
@@ -141,10 +158,91 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub refresh_margin: u64,
 
+    /// How many calls the request inspector (/_fdk-emu/inspector) keeps in memory; 0 turns
+    /// recording off (unless --log-file is given).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub inspector_records: usize,
+
+    /// Also write every call the inspector records to PATH, one JSON object per line
+    /// (appended; secrets masked as in the terminal).
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+
+    /// Load iparams, system settings and db keys from FILE into the store before serving (a
+    /// file written by `fdk-emu store export`). What the file holds replaces what is stored.
+    #[arg(long = "state", value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+
     /// The Node.js that runs server/server.js [default: node on PATH]. Needed only by apps
     /// with a server/server.js.
     #[arg(long, value_name = "PATH", env = "FDK_EMU_NODE")]
     pub node: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OauthArgs {
+    /// The running fdk-emu [default: FDK_EMU_URL, else http://localhost:PORT].
+    #[arg(long, env = "FDK_EMU_URL", value_name = "URL", global = true)]
+    pub url: Option<String>,
+
+    /// The port of the running fdk-emu, when --url is not given.
+    #[arg(
+        short,
+        long,
+        default_value_t = 10001,
+        env = "FDK_EMU_PORT",
+        global = true
+    )]
+    pub port: u16,
+
+    #[command(subcommand)]
+    pub action: OauthAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum OauthAction {
+    /// Refresh the access token now.
+    Refresh(IntegrationArg),
+    /// Mark the access token expired, so the app's next call refreshes it first.
+    Expire(IntegrationArg),
+    /// Forget the tokens; the integration needs re-authorization.
+    Revoke(IntegrationArg),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IntegrationArg {
+    /// The integration of config/oauth_config.json [default: the only one].
+    #[arg(short, long, value_name = "NAME")]
+    pub integration: Option<String>,
+}
+
+impl OauthAction {
+    /// The action's name, as the route `/_fdk-emu/oauth/{action}` spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OauthAction::Refresh(_) => "refresh",
+            OauthAction::Expire(_) => "expire",
+            OauthAction::Revoke(_) => "revoke",
+        }
+    }
+
+    pub fn integration(&self) -> Option<&str> {
+        match self {
+            OauthAction::Refresh(i) | OauthAction::Expire(i) | OauthAction::Revoke(i) => {
+                i.integration.as_deref()
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -209,6 +307,14 @@ pub enum StoreAction {
         #[arg(long)]
         all: bool,
     },
+    /// Write the installation (iparams, system settings, db keys) as a JSON file for
+    /// `--state FILE`. Secure iparams are not written: the file names an environment
+    /// variable for each, read when the file is loaded.
+    Export {
+        /// Write to FILE instead of the standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Bring over the data of `fdk run`: the $db keys and the installation parameters of an
     /// FDK `.fdk/localstore` file (secure parameters are encrypted on the way in).
     ///
@@ -236,6 +342,9 @@ impl RunArgs {
             no_response_limit: self.no_response_limit,
             no_db_limits: self.no_db_limits,
             refresh_margin_secs: self.refresh_margin,
+            inspector_records: self.inspector_records,
+            log_file: self.log_file.clone(),
+            state_file: self.state_file.clone(),
             node: self.node.clone(),
         }
     }

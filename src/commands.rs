@@ -1,13 +1,17 @@
 //! What each subcommand does. `main.rs` only parses the command line and calls [`dispatch`].
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::app;
-use crate::cli::{Cli, Command, Format, RunArgs, StoreAction, StoreArgs, ValidateArgs};
+use crate::cli::{
+    Cli, Command, ExecArgs, Format, OauthArgs, RunArgs, StoreAction, StoreArgs, ValidateArgs,
+};
 use crate::config::{self, Config};
+use crate::inspect::{self, Inspector, LogFile};
 use crate::invoke::Invoker;
 use crate::kv::Kv;
 use crate::oauth::TokenManager;
@@ -16,6 +20,7 @@ use crate::serverless::events::Events;
 use crate::serverless::schedule::{self, Schedules};
 use crate::serverless::{self, Callbacks, Runtime};
 use crate::snapshot::{self, Snapshot, watch};
+use crate::state::StateFile;
 use crate::store::{self, ResetScope, Store, StoreError};
 use crate::validate::{self, render};
 
@@ -23,8 +28,10 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate_cmd(&args),
         Command::Run(args) => run_cmd(&args),
+        Command::Exec(args) => exec_cmd(&args),
         Command::Store(args) => store_cmd(&args),
         Command::Trigger(args) => crate::trigger::trigger_cmd(&args),
+        Command::Oauth(args) => oauth_cmd(&args),
     }
 }
 
@@ -93,8 +100,24 @@ fn init_logging() {
         .try_init();
 }
 
-fn run_cmd(args: &RunArgs) -> ExitCode {
-    init_logging();
+/// What `run` and `exec` have set up once the app is valid, the store open, the state file
+/// loaded and the port bound.
+struct Ready {
+    shared: Arc<Shared>,
+    snapshot: Arc<Snapshot>,
+    store: Store,
+    listener: std::net::TcpListener,
+    inspector: Inspector,
+}
+
+/// Validates the app, resolves the configuration, opens the store, loads `--state`, opens
+/// `--log-file` and binds the port: everything that can fail before serving, each failure
+/// printed with the exit status to return.
+fn prepare(args: &RunArgs) -> Result<Ready, ExitCode> {
+    let fail = |code: u8, e: &dyn std::fmt::Display| {
+        eprintln!("error: {e}");
+        ExitCode::from(code)
+    };
     let root: PathBuf = args.app.app_dir.clone();
     // Hints name the setup pages at the port asked for (a free one, `--port 0`, is known
     // only once bound, after validation: then they name the default).
@@ -102,99 +125,186 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
         port: (args.port != 0).then_some(args.port),
         ..Default::default()
     };
-    let (loaded, report) = match snapshot::load_and_validate(&root, &opts) {
-        Ok(pair) => pair,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let (loaded, report) = snapshot::load_and_validate(&root, &opts).map_err(|e| fail(2, &e))?;
     let color = render::use_color(std::io::stderr().is_terminal());
     if report.has_errors() {
         eprint!("{}", render::text(&report, Some(&loaded.app), color));
         eprintln!(
             "The local server could not be started due to the issue(s) above. Fix them and run again (`fdk-emu validate` checks without starting)."
         );
-        return ExitCode::from(1);
+        return Err(ExitCode::from(1));
     }
     if report.warnings().next().is_some() {
         eprint!("{}", render::text(&report, Some(&loaded.app), color));
     }
     let mut flags = args.flags();
     flags.app_dir = loaded.app.root.clone();
-    let config = match Config::resolve(&flags) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let config = Config::resolve(&flags).map_err(|e| fail(2, &e))?;
     // Opened before binding: a damaged, locked or newer store stops here with its message.
-    let store = match Store::open(&config.store_path) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+    let store = Store::open(&config.store_path).map_err(|e| fail(1, &e))?;
+    if let Some(path) = &config.state_file {
+        load_state(path, &store, &loaded.app)?;
+    }
+    let log = match &config.inspector.log_file {
+        Some(path) => Some(LogFile::open(path).map_err(|e| fail(2, &e))?),
+        None => None,
     };
-    let listener = match server::bind(&config) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+    let inspector = if config.inspector.records_calls() {
+        let limits = inspect::Limits {
+            records: config.inspector.records,
+            ..Default::default()
+        };
+        Inspector::new(limits, log)
+    } else {
+        Inspector::off()
     };
+    let listener = server::bind(&config).map_err(|e| fail(1, &e))?;
     let config = match listener.local_addr() {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
     let snapshot = Arc::new(Snapshot::new(loaded.app, report).validated_with(opts));
     let shared = Arc::new(Shared::new(config, snapshot.clone()));
+    Ok(Ready {
+        shared,
+        snapshot,
+        store,
+        listener,
+        inspector,
+    })
+}
+
+/// The server's services (token lifecycle, invoker, key-value store, Node worker, inspector),
+/// built inside the actix system because the Node worker spawns on its runtime.
+fn services(
+    shared: &Shared,
+    snapshot: Arc<Snapshot>,
+    store: Store,
+    inspector: Inspector,
+) -> Result<Services, server::ServeError> {
+    // The OAuth client (token endpoints) pools connections to the providers; templates
+    // go out through the invoker's clients.
+    let http =
+        crate::net::token_client().map_err(|e| server::ServeError::Io(std::io::Error::other(e)))?;
+    let config = &shared.config;
+    let tokens = Arc::new(TokenManager::new(store.clone(), config.clone(), http));
+    let invoker = Invoker::new(config).recording(inspector.is_recording());
+    let kv = Arc::new(Kv::new(store.clone(), config));
+    let schedules = Arc::new(Schedules::new(store.clone()));
+    // The worker starts Node only if the app has a server/server.js (now or later).
+    let serverless = Runtime::start(
+        config.node.clone(),
+        snapshot.clone(),
+        Callbacks::new(
+            snapshot.clone(),
+            store.clone(),
+            tokens.clone(),
+            invoker.for_worker(),
+            kv.clone(),
+            schedules.clone(),
+            config.base_url(),
+        )
+        .recording(inspector.clone()),
+    );
+    let events = Arc::new(
+        Events::new(serverless.clone(), store.clone(), snapshot).recording(inspector.clone()),
+    );
+    // Due schedules fire onScheduledEvent while the server runs.
+    actix_web::rt::spawn(schedule::run_timer(schedules.clone(), events.clone()));
+    Ok(Services {
+        store,
+        tokens,
+        invoker,
+        kv,
+        serverless,
+        events,
+        schedules,
+        inspector,
+    })
+}
+
+/// `--state FILE`: loads the installation it holds into the store, and says what it did.
+fn load_state(path: &std::path::Path, store: &Store, app: &app::App) -> Result<(), ExitCode> {
+    let file = StateFile::read(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(1)
+        })?;
+    let loaded = rt
+        .block_on(file.load(path, store, app, |var| std::env::var(var).ok()))
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })?;
+    let mut parts = Vec::new();
+    if let Some(n) = loaded.iparams {
+        let mut p = format!("{n} iparam{}", if n == 1 { "" } else { "s" });
+        if !loaded.secure_from_env.is_empty() {
+            let from: Vec<String> = loaded
+                .secure_from_env
+                .iter()
+                .map(|(name, var)| format!("{name} from ${var}"))
+                .collect();
+            p.push_str(&format!(" ({})", from.join(", ")));
+        }
+        parts.push(p);
+    }
+    if loaded.system_settings {
+        parts.push("system settings".into());
+    }
+    if loaded.db_keys > 0 {
+        let n = loaded.db_keys;
+        parts.push(format!("{n} db key{}", if n == 1 { "" } else { "s" }));
+    }
+    if parts.is_empty() {
+        parts.push("nothing (the file is empty)".into());
+    }
+    eprintln!("Loaded {}: {}", path.display(), parts.join(", "));
+    if !loaded.unknown_iparams.is_empty() {
+        eprintln!(
+            "warning: {}: config/iparams.json does not define {} (loaded anyway)",
+            path.display(),
+            loaded.unknown_iparams.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn run_cmd(args: &RunArgs) -> ExitCode {
+    init_logging();
+    let Ready {
+        shared,
+        snapshot,
+        store,
+        listener,
+        inspector,
+    } = match prepare(args) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let system = actix_web::rt::System::new();
     let ready = {
         let shared = shared.clone();
-        move || banner(&shared.config, &shared.app())
+        move || {
+            banner(&shared.config, &shared.app(), &mut std::io::stdout());
+            println!(
+                "Append 'dev=true' to your product URL (e.g. https://domain.freshdesk.com/a/tickets/1?dev=true) to load the app. Quit with Ctrl-C."
+            );
+        }
     };
+    let recorder = inspector.clone();
     let served = system.block_on(async move {
         // Watching before serving: the banner promises that edits are picked up.
         watch::spawn(snapshot.clone());
-        // The OAuth client (token endpoints) pools connections to the providers; templates
-        // go out through the invoker's clients.
-        let http = crate::net::token_client()
-            .map_err(|e| server::ServeError::Io(std::io::Error::other(e)))?;
-        let config = &shared.config;
-        let tokens = Arc::new(TokenManager::new(store.clone(), config.clone(), http));
-        let invoker = Invoker::new(config);
-        let kv = Arc::new(Kv::new(store.clone(), config));
-        let schedules = Arc::new(Schedules::new(store.clone()));
-        // The worker starts Node only if the app has a server/server.js (now or later).
-        let serverless = Runtime::start(
-            config.node.clone(),
-            snapshot.clone(),
-            Callbacks::new(
-                snapshot.clone(),
-                store.clone(),
-                tokens.clone(),
-                invoker.for_worker(),
-                kv.clone(),
-                schedules.clone(),
-                config.base_url(),
-            ),
-        );
-        let events = Arc::new(Events::new(serverless.clone(), store.clone(), snapshot));
-        // Due schedules fire onScheduledEvent while the server runs.
-        actix_web::rt::spawn(schedule::run_timer(schedules.clone(), events.clone()));
-        let services = Services {
-            store,
-            tokens,
-            invoker,
-            kv,
-            serverless,
-            events,
-            schedules,
-        };
+        let services = services(&shared, snapshot, store, inspector)?;
         server::serve(shared, services, listener, ready).await
     });
+    recorder.flush();
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -204,24 +314,160 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     }
 }
 
-fn banner(config: &Config, app: &app::App) {
+/// `fdk-emu exec`: serves in this process, runs the command once the server answers, stops
+/// the server when the command ends and exits with the command's status.
+///
+/// In-process rather than a child `fdk-emu run`: the bound port (`--port 0`) is known without
+/// parsing a banner, and there is no second process to leave behind. Ctrl-C reaches the
+/// command (same terminal); the server ignores it and stops once the command has ended.
+fn exec_cmd(args: &ExecArgs) -> ExitCode {
+    init_logging();
+    let Ready {
+        shared,
+        snapshot,
+        store,
+        listener,
+        inspector,
+    } = match prepare(&args.run) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let system = actix_web::rt::System::new();
+    let recorder = inspector.clone();
+    let code = system.block_on(async move {
+        watch::spawn(snapshot.clone());
+        let started = services(&shared, snapshot, store, inspector).and_then(|services| {
+            server::start(shared.clone(), services, listener, server::Signals::Ignored)
+        });
+        let server = match started {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let handle = server.handle();
+        let serving = actix_web::rt::spawn(server);
+        let base = shared.config.base_url();
+        let code = match wait_until_answers(&base).await {
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+            Ok(()) => {
+                banner(&shared.config, &shared.app(), &mut std::io::stderr());
+                run_command(&args.command, &base).await
+            }
+        };
+        handle.stop(true).await;
+        let _ = serving.await;
+        code
+    });
+    recorder.flush();
+    code
+}
+
+/// Polls `GET /api/status` until the server answers (it serves as soon as it is started; this
+/// is the promise made to the command).
+async fn wait_until_answers(base: &str) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+    let url = format!("{base}/api/status");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let last = match client.get(&url).send().await {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) => format!("HTTP {}", r.status()),
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "the server did not answer {url} within 10 s ({last}); the command was not run"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs the command with `FDK_EMU_URL` set and returns its exit status: its code, 128 + the
+/// signal that ended it (as shells do), 127 when it does not exist, 126 when it cannot run.
+async fn run_command(command: &[String], base: &str) -> ExitCode {
+    let Some((program, rest)) = command.split_first() else {
+        eprintln!("error: no command given after --");
+        return ExitCode::from(2);
+    };
+    let spawned = tokio::process::Command::new(program)
+        .args(rest)
+        .env("FDK_EMU_URL", base)
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            let shown = crate::term::cut(program, 256);
+            eprintln!("error: cannot run `{shown}`: {e}");
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
+            return ExitCode::from(code);
+        }
+    };
+    let status = loop {
+        tokio::select! {
+            s = child.wait() => break s,
+            // The command got the same Ctrl-C from the terminal: wait for it to end.
+            r = tokio::signal::ctrl_c() => if r.is_err() {
+                break child.wait().await;
+            },
+        }
+    };
+    match status {
+        Ok(s) => ExitCode::from(exit_status_code(s)),
+        Err(e) => {
+            eprintln!("error: lost track of the command: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A child's exit status as a one-byte exit code.
+fn exit_status_code(s: std::process::ExitStatus) -> u8 {
+    if let Some(code) = s.code() {
+        return (code & 0xff) as u8;
+    }
+    #[cfg(unix)]
+    if let Some(sig) = std::os::unix::process::ExitStatusExt::signal(&s) {
+        return (128 + sig).clamp(0, 255) as u8;
+    }
+    1
+}
+
+fn banner(config: &Config, app: &app::App, out: &mut dyn std::io::Write) {
     let base = config.base_url();
-    println!(
+    let _ = writeln!(
+        out,
         "fdk-emu serving {} (platform {}) at {base}",
         app.name,
         app.manifest.platform_version.as_deref().unwrap_or("?")
     );
-    println!("  Setup pages:   {base}/custom_configs");
-    println!("  Status:        {base}/api/status");
+    let _ = writeln!(out, "  Setup pages:   {base}/custom_configs");
+    let _ = writeln!(out, "  Inspector:     {base}/_fdk-emu/inspector");
     if app.oauth.is_some() {
-        println!(
+        let _ = writeln!(out, "  Tokens:        {base}/_fdk-emu/oauth");
+    }
+    let _ = writeln!(out, "  Status:        {base}/api/status");
+    if app.oauth.is_some() {
+        let _ = writeln!(
+            out,
             "  OAuth redirect URI to register with the provider: {}",
             config.redirect_uri()
         );
     }
-    println!(
-        "Append 'dev=true' to your product URL (e.g. https://domain.freshdesk.com/a/tickets/1?dev=true) to load the app. Quit with Ctrl-C."
-    );
+    let _ = out.flush();
 }
 
 fn store_cmd(args: &StoreArgs) -> ExitCode {
@@ -234,7 +480,7 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
     }
     // `show` and `reset` must not create a store that does not exist yet; `import` does.
     if !path.exists() {
-        match args.action {
+        match &args.action {
             StoreAction::Show => {
                 println!(
                     "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).",
@@ -245,6 +491,13 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
             StoreAction::Reset { .. } => {
                 println!("Nothing to reset: {} does not exist.", path.display());
                 return ExitCode::SUCCESS;
+            }
+            StoreAction::Export { output } => {
+                eprintln!(
+                    "Nothing stored yet: {} does not exist; the state file is empty.",
+                    path.display()
+                );
+                return write_state(&StateFile::empty(), output.as_deref());
             }
             StoreAction::Import { .. } => {}
         }
@@ -275,8 +528,26 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let StoreAction::Export { output } = &args.action {
+        let app = app::load(&args.app.app_dir).ok().map(|l| l.app);
+        return match rt.block_on(StateFile::export(&store, app.as_ref())) {
+            Ok(file) => {
+                for (name, var) in &file.secure_iparams_from_env {
+                    eprintln!(
+                        "note: the secure iparam '{name}' is not written; --state reads it from ${var}"
+                    );
+                }
+                write_state(&file, output.as_deref())
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let result = rt.block_on(async {
         match &args.action {
+            StoreAction::Export { .. } => Ok(()),
             StoreAction::Show => {
                 let app = app::load(&args.app.app_dir).ok().map(|l| l.app);
                 let summary = store.summary().await?;
@@ -319,6 +590,102 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// Writes a state file to `output` or the standard output.
+fn write_state(file: &StateFile, output: Option<&std::path::Path>) -> ExitCode {
+    let mut text = match serde_json::to_string_pretty(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: the state cannot be written as JSON: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    text.push('\n');
+    match output {
+        None => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Some(path) => match std::fs::write(path, text) {
+            Ok(()) => {
+                eprintln!(
+                    "Wrote {}; load it with `fdk-emu run --state {0}` or `fdk-emu exec --state {0} -- …`",
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+/// `fdk-emu oauth refresh|expire|revoke`: asks the running server's token panel to act.
+fn oauth_cmd(args: &OauthArgs) -> ExitCode {
+    let base = args
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("http://localhost:{}", args.port));
+    let base = base.trim_end_matches('/').to_string();
+    let url = format!("{base}/_fdk-emu/oauth/{}", args.action.name());
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let body = serde_json::json!({ "integration": args.action.integration() });
+    let answer = rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let resp = client
+            .post(&url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&body)
+            .send()
+            .await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        Ok::<_, reqwest::Error>((status, text))
+    });
+    let (status, text) = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "error: no fdk-emu answers at {base} ({e}). Start `fdk-emu run` in the app folder, or name the server with --url URL or --port PORT (inside `fdk-emu exec`, FDK_EMU_URL names it)"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let parsed: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.get("message"))
+        .and_then(serde_json::Value::as_str);
+    match (parsed.as_ref().and_then(|v| v.get("ok")), message) {
+        (Some(serde_json::Value::Bool(true)), Some(m)) => {
+            println!("{m}");
+            ExitCode::SUCCESS
+        }
+        (Some(_), Some(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+        _ => {
+            eprintln!(
+                "error: {url} answered HTTP {status}, not a token panel answer: is the server at {base} fdk-emu?"
+            );
+            ExitCode::from(2)
         }
     }
 }

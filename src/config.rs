@@ -38,8 +38,37 @@ pub struct Flags {
     pub no_response_limit: bool,
     pub no_db_limits: bool,
     pub refresh_margin_secs: u64,
+    /// `--inspector-records N` (0: keep none).
+    pub inspector_records: usize,
+    pub log_file: Option<PathBuf>,
+    pub state_file: Option<PathBuf>,
     /// `--node PATH`.
     pub node: Option<PathBuf>,
+}
+
+/// The request inspector's knobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectorConfig {
+    /// How many calls the inspector keeps in memory (0: none; the page says so).
+    pub records: usize,
+    /// `--log-file PATH`: every call as a line of JSON.
+    pub log_file: Option<PathBuf>,
+}
+
+impl Default for InspectorConfig {
+    fn default() -> InspectorConfig {
+        InspectorConfig {
+            records: 1000,
+            log_file: None,
+        }
+    }
+}
+
+impl InspectorConfig {
+    /// Whether calls are recorded at all (kept, or written to the log file).
+    pub fn records_calls(&self) -> bool {
+        self.records > 0 || self.log_file.is_some()
+    }
 }
 
 /// Settings of one `fdk-emu run`.
@@ -63,6 +92,9 @@ pub struct Config {
     /// `FDK_EMU_OAUTH_STATE_TTL_SECS` (a knob for the tests of expired states, which cannot
     /// wait ten minutes).
     pub oauth_state_ttl: Duration,
+    pub inspector: InspectorConfig,
+    /// `--state FILE`: iparams, system settings and db keys loaded into the store at start.
+    pub state_file: Option<PathBuf>,
     /// The Node.js that runs `server/server.js`: `--node` (or `FDK_EMU_NODE`), else `node`
     /// on `PATH` (looked up only for apps that have a `server.js`).
     pub node: Option<PathBuf>,
@@ -107,6 +139,11 @@ impl Config {
             db_limits: !flags.no_db_limits,
             refresh_margin: Duration::from_secs(flags.refresh_margin_secs),
             oauth_state_ttl,
+            inspector: InspectorConfig {
+                records: flags.inspector_records,
+                log_file: flags.log_file.clone(),
+            },
+            state_file: flags.state_file.clone(),
             node: flags.node.clone(),
         })
     }
@@ -183,6 +220,8 @@ impl Config {
             db_limits: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: OAUTH_STATE_TTL,
+            inspector: InspectorConfig::default(),
+            state_file: None,
             node: None,
         }
     }

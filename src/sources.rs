@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::app::App;
+use crate::inspect::Refresh;
 use crate::invoke::{Iparams, Sources, TokenProblem};
 use crate::oauth::{TokenError, TokenManager};
 use crate::store::{Reads, Store};
@@ -20,6 +21,9 @@ pub struct StoreSources<'a> {
     memo: std::sync::OnceLock<Arc<Reads>>,
     /// The token lifecycle (OAuth templates).
     tokens: &'a TokenManager,
+    /// The refreshes the token lifecycle did for this call, for the inspector (a mutex, not
+    /// a RefCell: the Node worker's `$request` holds these sources across threads).
+    refreshes: std::sync::Mutex<Vec<Refresh>>,
 }
 
 impl<'a> StoreSources<'a> {
@@ -28,6 +32,15 @@ impl<'a> StoreSources<'a> {
             store,
             memo: std::sync::OnceLock::new(),
             tokens,
+            refreshes: Default::default(),
+        }
+    }
+
+    fn note(&self, refresh: Option<Refresh>) {
+        if let Some(r) = refresh
+            && let Ok(mut v) = self.refreshes.lock()
+        {
+            v.push(r);
         }
     }
 
@@ -81,10 +94,9 @@ impl Sources for StoreSources<'_> {
         app: &Arc<App>,
         integration: &str,
     ) -> Result<String, TokenProblem> {
-        self.tokens
-            .access_token(app, integration)
-            .await
-            .map_err(token_problem)
+        let (r, note) = self.tokens.access_token_noted(app, integration).await;
+        self.note(note);
+        r.map_err(token_problem)
     }
 
     async fn refresh_after_unauthorized(
@@ -93,10 +105,19 @@ impl Sources for StoreSources<'_> {
         integration: &str,
         used: &str,
     ) -> Result<String, TokenProblem> {
-        self.tokens
-            .refresh_after_unauthorized(app, integration, used)
-            .await
-            .map_err(token_problem)
+        let (r, note) = self
+            .tokens
+            .refresh_after_unauthorized_noted(app, integration, used)
+            .await;
+        self.note(note);
+        r.map_err(token_problem)
+    }
+
+    fn refreshes(&self) -> Vec<Refresh> {
+        self.refreshes
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
     }
 }
 

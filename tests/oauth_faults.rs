@@ -313,6 +313,8 @@ impl Lifecycle {
             db_limits: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
+            inspector: Default::default(),
+            state_file: None,
             node: None,
         };
         let http = reqwest::Client::new();

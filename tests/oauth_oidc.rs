@@ -109,6 +109,8 @@ fn config_for(server: &common::Server) -> Config {
         db_limits: true,
         refresh_margin: Duration::from_secs(1),
         oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
+        inspector: Default::default(),
+        state_file: None,
         node: None,
     }
 }

@@ -17,13 +17,23 @@ use crate::template::{self, ParseError, Template};
 /// One string of a template, parsed, with the name of the field it came from.
 #[derive(Debug)]
 pub struct Field {
-    /// `host`, `path`, `headers.Authorization`, `query.page`: used in error messages.
-    pub name: String,
+    /// `host`, `path`, `headers.Authorization`, `query.page`: used in error messages and
+    /// shared by the inspector's records.
+    pub name: Arc<str>,
     pub template: Template,
     /// The iparams it uses (`iparam.<key>`), to keep secure ones out of URLs.
     pub iparams: Vec<String>,
     /// Whether it uses `oauth_iparams.…`, which are read (and decrypted) only then.
     pub oauth_iparams: bool,
+    /// Every variable it uses, once each, for the inspector's list of substitutions.
+    pub variables: Vec<Variable>,
+}
+
+/// A variable a field uses: `iparam.api_key` and its path `["iparam", "api_key"]`.
+#[derive(Debug)]
+pub struct Variable {
+    pub text: Arc<str>,
+    pub path: Vec<String>,
 }
 
 /// Which OAuth integration a template uses and who holds its tokens.
@@ -101,7 +111,7 @@ impl Compiled {
             .chain(self.query.iter().map(|(_, f)| f));
         for f in url_fields {
             if let Some(key) = f.iparams.iter().find(|k| secure.contains(k)) {
-                return Some((&f.name, key));
+                return Some((f.name.as_ref(), key));
             }
         }
         None
@@ -127,6 +137,15 @@ fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileEr
         Ok(t) => {
             let refs = t.references();
             let oauth_iparams = refs.iter().any(|r| r.root() == "oauth_iparams");
+            let mut variables: Vec<Variable> = Vec::new();
+            for r in &refs {
+                if !variables.iter().any(|v| v.path == r.path) {
+                    variables.push(Variable {
+                        text: r.dotted().into(),
+                        path: r.path.clone(),
+                    });
+                }
+            }
             let mut iparams: Vec<String> = refs
                 .into_iter()
                 .filter(|r| r.root() == "iparam")
@@ -134,10 +153,11 @@ fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileEr
                 .collect();
             iparams.dedup();
             Ok(Field {
-                name,
+                name: name.into(),
                 template: t,
                 iparams,
                 oauth_iparams,
+                variables,
             })
         }
         Err(error) => Err(Box::new(CompileError::Parse {

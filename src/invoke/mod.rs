@@ -4,8 +4,10 @@
 //! The pieces: [`compile`] parses each template's strings once per app snapshot; [`target`]
 //! applies FDK's host rules and the `--upstream` overrides; [`send`] is FDK's retry rule
 //! around one attempt of [`crate::net`] (a keep-alive client per server worker, per-attempt
-//! timeout, redirects, the response size limit); [`error`] names every failure and its envelope status; [`mask`]
-//! hides secrets in what is printed; the production rate limit is a [`RateLimiter`]. What
+//! timeout, redirects, the response size limit); [`error`] names every failure and its
+//! envelope status; [`mask`] hides secrets in what is printed; the production rate limit is a
+//! [`RateLimiter`]; [`trace`] fills the inspector's record of a call when the server records
+//! calls. What
 //! the server knows and this module needs (stored iparams, system settings, OAuth tokens)
 //! comes through the [`Sources`] trait, so the module is tested without a store.
 //!
@@ -20,6 +22,7 @@ pub mod mask;
 pub mod request;
 pub mod send;
 pub mod target;
+mod trace;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,6 +34,7 @@ use serde_json::{Map, Value};
 
 use crate::app::{App, TokenType};
 use crate::config::Config;
+use crate::inspect::{Record, Refresh};
 use crate::net::{self, NetError, Prepared};
 use crate::rate::RateLimiter;
 use compile::{Cache, Compiled, OAuthUse};
@@ -40,6 +44,7 @@ use error::{allowed_content_type, token_error};
 use mask::Masker;
 pub use request::{BadRequest, InvokeRequest};
 pub use target::Upstreams;
+use trace::Trace;
 
 /// The production limit on the size of a response.
 pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
@@ -100,6 +105,12 @@ pub trait Sources {
             ))),
         }
     }
+    /// The token refreshes that [`Sources::access_token`] and
+    /// [`Sources::refresh_after_unauthorized`] did for this call so far, for the inspector.
+    /// Sources that do not report them record calls without refreshes.
+    fn refreshes(&self) -> Vec<Refresh> {
+        Vec::new()
+    }
 }
 
 /// The outcome of one call, with what the terminal log line needs.
@@ -110,6 +121,17 @@ pub struct Outcome {
     /// The URL with secrets masked.
     pub url: Option<String>,
     pub elapsed: Duration,
+    /// The inspector's record of the call, masked; `None` unless the invoker records
+    /// ([`Invoker::recording`]). Whoever made the call adds who called and hands it over.
+    pub record: Option<Box<Record>>,
+}
+
+/// What [`Invoker::run`] learns on the way, for the terminal line and the inspector.
+struct CallLog {
+    method: Option<String>,
+    /// Masked.
+    url: Option<String>,
+    trace: Option<Box<Trace>>,
 }
 
 impl Outcome {
@@ -154,6 +176,8 @@ impl Outcome {
 pub struct Invoker {
     client: net::Client,
     shared: Arc<InvokerShared>,
+    /// Whether calls fill an inspector record.
+    record: bool,
 }
 
 /// What every worker's [`Invoker`] shares.
@@ -184,7 +208,14 @@ impl Invoker {
         Invoker {
             client: net::Client::new(shared.timeout),
             shared: Arc::new(shared),
+            record: false,
         }
+    }
+
+    /// Whether each call fills an inspector record ([`Outcome::record`]).
+    pub fn recording(mut self, on: bool) -> Invoker {
+        self.record = on;
+        self
     }
 
     /// The invoker for one server worker thread: same limiter and templates, its own client.
@@ -197,6 +228,7 @@ impl Invoker {
         Invoker {
             client: net::Client::new(self.shared.timeout),
             shared: self.shared.clone(),
+            record: self.record,
         }
     }
 
@@ -209,8 +241,12 @@ impl Invoker {
     ) -> Outcome {
         let started = Instant::now();
         let mut masker = Masker::default();
-        let mut shown: (Option<String>, Option<String>) = (None, None);
-        let result = self.run(app, call, sources, &mut masker, &mut shown).await;
+        let mut log = CallLog {
+            method: None,
+            url: None,
+            trace: self.record.then(|| Box::new(Trace::new(&call.template))),
+        };
+        let result = self.run(app, call, sources, &mut masker, &mut log).await;
         let envelope = match result {
             Ok(e) => e,
             Err((err, attempts)) => Envelope::error(
@@ -220,11 +256,16 @@ impl Invoker {
                 attempts,
             ),
         };
+        let elapsed = started.elapsed();
+        let record = log
+            .trace
+            .map(|t| Box::new(t.finish(&envelope, started, elapsed, sources.refreshes(), &masker)));
         Outcome {
             envelope,
-            method: shown.0,
-            url: shown.1,
-            elapsed: started.elapsed(),
+            method: log.method,
+            url: log.url,
+            elapsed,
+            record,
         }
     }
 
@@ -234,7 +275,7 @@ impl Invoker {
         call: InvokeRequest,
         sources: &S,
         masker: &mut Masker,
-        shown: &mut (Option<String>, Option<String>),
+        log: &mut CallLog,
     ) -> Result<Envelope, (InvokeError, u32)> {
         let compiled = self.shared.cache.get(app);
         let t = lookup(app, &compiled, &call.template).map_err(|e| (e, 0))?;
@@ -292,11 +333,21 @@ impl Invoker {
             Some(Value::String(s)) => Some(Bytes::from(s)),
             Some(v) => Some(Bytes::from(v.to_string())),
         };
+        if let Some(trace) = log.trace.as_mut() {
+            trace.substitutions(&t, &scope, &iparams.secure, masker);
+            for derived in trace::derived_secrets(&t, &scope, &iparams.secure) {
+                masker.add(&derived);
+            }
+        }
         let mut prepared = self
             .prepare(&t, &scope, &call.query, body.clone())
             .map_err(|e| (e, 0))?;
-        shown.0 = Some(prepared.method.to_string());
-        shown.1 = Some(masker.mask(&prepared.url));
+        log.method = Some(prepared.method.to_string());
+        let url = masker.mask(&prepared.url);
+        if let Some(trace) = log.trace.as_mut() {
+            trace.request(&prepared, &url, masker);
+        }
+        log.url = Some(url);
         if let Some(rate) = &self.shared.rate
             && let Err(wait) = rate.acquire()
         {
@@ -308,7 +359,7 @@ impl Invoker {
                 0,
             ));
         }
-        let (mut outcome, mut attempts) = self.send(&t, &prepared).await;
+        let (mut outcome, mut attempts) = self.send(&t, &prepared, log).await;
         // Account-level OAuth: a 401 means the token died early; refresh once, resend once.
         if let (Some(o), Some(used), Ok(answer)) = (&t.oauth, &token, &outcome)
             && answer.status == 401
@@ -323,9 +374,19 @@ impl Invoker {
             prepared = self
                 .prepare(&t, &scope, &call.query, body)
                 .map_err(|e| (e, attempts))?;
-            let (again, more) = self.send(&t, &prepared).await;
+            if let Some(trace) = log.trace.as_mut() {
+                for derived in trace::derived_secrets(&t, &scope, &iparams.secure) {
+                    masker.add(&derived);
+                }
+                let url = masker.mask(&prepared.url);
+                trace.request(&prepared, &url, masker);
+            }
+            let (again, more) = self.send(&t, &prepared, log).await;
             outcome = again;
             attempts += more;
+        }
+        if let (Some(trace), Ok(a)) = (log.trace.as_mut(), &outcome) {
+            trace.response(a.status, &a.headers, &a.body, masker);
         }
         match outcome {
             Ok(a) if !allowed_content_type(&a.headers, &a.body) => Err((
@@ -364,7 +425,12 @@ impl Invoker {
         r.map_err(|p| (token_error(&t.name, p), 0))
     }
 
-    async fn send(&self, t: &Compiled, p: &Prepared) -> (Result<net::Answer, NetError>, u32) {
+    async fn send(
+        &self,
+        t: &Compiled,
+        p: &Prepared,
+        log: &mut CallLog,
+    ) -> (Result<net::Answer, NetError>, u32) {
         send::send_with_retries(
             &self.client,
             p,
@@ -372,6 +438,7 @@ impl Invoker {
             self.shared.limit,
             t.max_attempts,
             Duration::from_millis(t.retry_delay_ms),
+            log.trace.as_mut().map(|t| &mut t.attempts),
         )
         .await
     }
@@ -389,7 +456,7 @@ impl Invoker {
                 .render(scope)
                 .map_err(|error| InvokeError::Substitution {
                     template: t.name.clone(),
-                    field: f.name.clone(),
+                    field: f.name.to_string(),
                     error: Box::new(error),
                 })
         };

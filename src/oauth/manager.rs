@@ -6,6 +6,10 @@
 //! use the token it left (the pattern of Nango and oauth2-proxy, peers.md §3.5). A refresh
 //! that failed is not repeated by the callers that were already waiting for it: they get its
 //! error, so a provider that is down sees one request, not fifty.
+//!
+//! The token panel's actions live here too: refresh now, expire now (the next call
+//! refreshes: the way to test refresh without waiting), revoke (forget the tokens). Each
+//! takes the integration's lock, so none of them interleaves with a refresh.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +23,7 @@ use super::resolve::{self, ResolveError, Resolved};
 use super::state::StateStore;
 use crate::app::{App, TokenType};
 use crate::config::Config;
+use crate::inspect::{Refresh, RefreshTrigger};
 use crate::store::{ClientAuthMethod, OAuthStatus, Store, Tokens};
 
 /// Now, in Unix seconds.
@@ -64,6 +69,29 @@ struct Outcome {
 #[derive(Default)]
 struct Flight {
     lock: tokio::sync::Mutex<Option<Outcome>>,
+    /// The last refresh of this run, for the token panel, readable without waiting for a
+    /// refresh in progress.
+    last: std::sync::Mutex<Option<LastRefresh>>,
+}
+
+/// The last refresh of an integration in this run and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastRefresh {
+    /// Unix seconds.
+    pub at: i64,
+    pub ok: bool,
+    /// Why it failed (never a token or a secret).
+    pub error: Option<String>,
+}
+
+/// What "Expire now" did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    /// The next call refreshes first.
+    WillRefresh,
+    /// The provider gave no refresh token: the next call sends the expired token, and when
+    /// the API refuses it the integration needs re-authorization.
+    NoRefreshToken,
 }
 
 /// Per-integration status for `/api/status`. Never a token or a secret.
@@ -84,6 +112,10 @@ pub struct IntegrationStatus {
     pub scope: Option<String>,
     pub obtained_at: Option<i64>,
     pub last_refresh_at: Option<i64>,
+    /// How the last refresh of this run ended; null before the first.
+    pub last_refresh: Option<LastRefresh>,
+    /// The token's own type (`Bearer`), as the provider gave it.
+    pub access_token_type: Option<String>,
     pub needs_reauth: bool,
     pub reason: Option<String>,
     /// How the token endpoint accepted the client credentials last time (`body`/`basic`).
@@ -188,6 +220,27 @@ impl TokenManager {
     /// A valid access token for an account-level integration: refreshes first when it
     /// expires within the margin (`Config::refresh_margin`); single flight per integration.
     pub async fn access_token(&self, app: &App, integration: &str) -> Result<String, TokenError> {
+        self.access_token_noted(app, integration).await.0
+    }
+
+    /// [`TokenManager::access_token`], and the refresh it did or waited for (the inspector
+    /// shows it with the call).
+    pub async fn access_token_noted(
+        &self,
+        app: &App,
+        integration: &str,
+    ) -> (Result<String, TokenError>, Option<Refresh>) {
+        let mut note = None;
+        let r = self.access_token_inner(app, integration, &mut note).await;
+        (r, note)
+    }
+
+    async fn access_token_inner(
+        &self,
+        app: &App,
+        integration: &str,
+        note: &mut Option<Refresh>,
+    ) -> Result<String, TokenError> {
         self.account_integration(app, integration)?;
         let margin = self.config.refresh_margin;
         let tokens = self.current(integration).await?;
@@ -198,12 +251,21 @@ impl TokenManager {
         let started = Instant::now();
         let flight = self.flight(integration);
         let mut last = flight.lock.lock().await;
+        let waited = last.as_ref().filter(|o| o.finished > started).cloned();
+        if let Some(o) = &waited {
+            *note = Some(shared_note(
+                integration,
+                RefreshTrigger::Expiring,
+                o,
+                started,
+            ));
+        }
         let tokens = self.current(integration).await?;
         if !is_due(&tokens, margin, unix_now()) || tokens.refresh_token.is_none() {
             return Ok(tokens.access_token);
         }
         let still_valid = tokens.expires_at.is_some_and(|e| unix_now() < e);
-        if let Some(o) = last.as_ref().filter(|o| o.finished > started)
+        if let Some(o) = &waited
             && let Err(e) = &o.result
         {
             // The refresh we waited for failed: share its outcome rather than try again.
@@ -213,11 +275,15 @@ impl TokenManager {
             return Err(self.token_error(integration, e));
         }
         let old_token = tokens.access_token.clone();
+        let began = Instant::now();
         let result = self.refresh_locked(app, integration, tokens).await;
-        *last = Some(Outcome {
-            finished: Instant::now(),
-            result: result.as_ref().map(|_| ()).map_err(Clone::clone),
-        });
+        *note = Some(own_note(
+            integration,
+            RefreshTrigger::Expiring,
+            &result,
+            began,
+        ));
+        self.finish_refresh(&flight, &mut last, &result);
         match result {
             Ok(t) => Ok(t.access_token),
             // The provider is down but the token has not expired yet: use it.
@@ -237,15 +303,50 @@ impl TokenManager {
         integration: &str,
         used: &str,
     ) -> Result<String, TokenError> {
+        self.refresh_after_unauthorized_noted(app, integration, used)
+            .await
+            .0
+    }
+
+    /// [`TokenManager::refresh_after_unauthorized`], and the refresh it did or waited for.
+    pub async fn refresh_after_unauthorized_noted(
+        &self,
+        app: &App,
+        integration: &str,
+        used: &str,
+    ) -> (Result<String, TokenError>, Option<Refresh>) {
+        let mut note = None;
+        let r = self
+            .refresh_after_unauthorized_inner(app, integration, used, &mut note)
+            .await;
+        (r, note)
+    }
+
+    async fn refresh_after_unauthorized_inner(
+        &self,
+        app: &App,
+        integration: &str,
+        used: &str,
+        note: &mut Option<Refresh>,
+    ) -> Result<String, TokenError> {
         self.account_integration(app, integration)?;
         let started = Instant::now();
         let flight = self.flight(integration);
         let mut last = flight.lock.lock().await;
+        let waited = last.as_ref().filter(|o| o.finished > started).cloned();
+        if let Some(o) = &waited {
+            *note = Some(shared_note(
+                integration,
+                RefreshTrigger::Unauthorized,
+                o,
+                started,
+            ));
+        }
         let tokens = self.current(integration).await?;
         if tokens.access_token != used {
             return Ok(tokens.access_token);
         }
-        if let Some(o) = last.as_ref().filter(|o| o.finished > started)
+        if let Some(o) = &waited
             && let Err(e) = &o.result
         {
             return Err(self.token_error(integration, e));
@@ -259,14 +360,102 @@ impl TokenManager {
                 setup_url: self.setup_url(),
             });
         }
+        let began = Instant::now();
         let result = self.refresh_locked(app, integration, tokens).await;
-        *last = Some(Outcome {
-            finished: Instant::now(),
-            result: result.as_ref().map(|_| ()).map_err(Clone::clone),
-        });
+        *note = Some(own_note(
+            integration,
+            RefreshTrigger::Unauthorized,
+            &result,
+            began,
+        ));
+        self.finish_refresh(&flight, &mut last, &result);
         result
             .map(|t| t.access_token)
             .map_err(|e| self.token_error(integration, &e))
+    }
+
+    /// Keeps the outcome of a refresh for the callers waiting on the lock and the panel.
+    fn finish_refresh(
+        &self,
+        flight: &Flight,
+        slot: &mut Option<Outcome>,
+        result: &Result<Tokens, RefreshError>,
+    ) {
+        let result = result.as_ref().map(|_| ()).map_err(Clone::clone);
+        let public = LastRefresh {
+            at: unix_now(),
+            ok: result.is_ok(),
+            error: result.as_ref().err().map(ToString::to_string),
+        };
+        *flight.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(public);
+        *slot = Some(Outcome {
+            finished: Instant::now(),
+            result,
+        });
+    }
+
+    /// The last refresh of `integration` in this run, if any.
+    pub fn last_refresh(&self, integration: &str) -> Option<LastRefresh> {
+        let flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        let flight = flights.get(integration)?;
+        flight
+            .last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// "Expire now": marks the stored access token expired, so that the next call refreshes
+    /// it first (the way to test refresh without waiting for the real expiry).
+    pub async fn expire_now(&self, app: &App, integration: &str) -> Result<Expired, TokenError> {
+        self.account_integration(app, integration)?;
+        let flight = self.flight(integration);
+        let _guard = flight.lock.lock().await;
+        let mut tokens = self.current(integration).await?;
+        // A second ago, and never after it was obtained: `is_due` then has no margin left.
+        let now = unix_now();
+        tokens.expires_at = Some(now - 1);
+        tokens.obtained_at = tokens.obtained_at.min(now - 1);
+        self.store
+            .set_tokens(integration, &tokens)
+            .await
+            .map_err(|e| TokenError::Transient {
+                integration: integration.to_string(),
+                message: format!("the store could not be written ({e})"),
+            })?;
+        tracing::info!(integration, "access token marked expired");
+        Ok(if tokens.refresh_token.is_some() {
+            Expired::WillRefresh
+        } else {
+            Expired::NoRefreshToken
+        })
+    }
+
+    /// "Revoke": forgets the stored tokens; the integration needs re-authorization. (The
+    /// provider is not told: `oauth_config.json` names no revocation endpoint.)
+    pub async fn revoke(&self, app: &App, integration: &str) -> Result<(), TokenError> {
+        self.account_integration(app, integration)?;
+        let flight = self.flight(integration);
+        let _guard = flight.lock.lock().await;
+        let store_error = |e: crate::store::StoreError| TokenError::Transient {
+            integration: integration.to_string(),
+            message: format!("the store could not be read or written ({e})"),
+        };
+        let mut status = self
+            .store
+            .oauth_status(integration)
+            .await
+            .map_err(store_error)?;
+        status.needs_reauth = Some("the tokens were revoked from the token panel".into());
+        self.store
+            .save_grant(integration, None, &status)
+            .await
+            .map_err(store_error)?;
+        tracing::info!(
+            integration,
+            "tokens revoked; the integration needs re-authorization"
+        );
+        Ok(())
     }
 
     /// Refreshes now (the `/dprouter` oauth route). Callers that arrive while a refresh is
@@ -279,15 +468,9 @@ impl TokenManager {
             return o.result.clone();
         }
         let tokens = self.stored(integration).await?;
-        let result = self
-            .refresh_locked(app, integration, tokens)
-            .await
-            .map(|_| ());
-        *last = Some(Outcome {
-            finished: Instant::now(),
-            result: result.clone(),
-        });
-        result
+        let result = self.refresh_locked(app, integration, tokens).await;
+        self.finish_refresh(&flight, &mut last, &result);
+        result.map(|_| ())
     }
 
     fn token_error(&self, integration: &str, e: &RefreshError) -> TokenError {
@@ -487,6 +670,8 @@ impl TokenManager {
                 scope: None,
                 obtained_at: None,
                 last_refresh_at: status.last_refresh_at,
+                last_refresh: self.last_refresh(name),
+                access_token_type: None,
                 needs_reauth: status.needs_reauth.is_some(),
                 reason: status.needs_reauth.clone(),
                 client_auth_method: status.auth_method.map(ClientAuthMethod::as_str),
@@ -500,12 +685,47 @@ impl TokenManager {
                     s.expires_in = t.expires_at.map(|e| e - now);
                     s.has_refresh_token = t.refresh_token.is_some();
                     s.scope = t.scope;
+                    s.access_token_type = t.token_type;
                     s.obtained_at = Some(t.obtained_at);
                 }
             }
             out.push(s);
         }
         out
+    }
+}
+
+/// The inspector's note of a refresh this caller did.
+fn own_note(
+    integration: &str,
+    trigger: RefreshTrigger,
+    result: &Result<Tokens, RefreshError>,
+    began: Instant,
+) -> Refresh {
+    Refresh {
+        integration: integration.to_string(),
+        trigger,
+        ok: result.is_ok(),
+        error: result.as_ref().err().map(ToString::to_string),
+        duration_ms: began.elapsed().as_secs_f64() * 1000.0,
+        shared: false,
+    }
+}
+
+/// The inspector's note of a refresh another caller did while this one waited.
+fn shared_note(
+    integration: &str,
+    trigger: RefreshTrigger,
+    o: &Outcome,
+    started: Instant,
+) -> Refresh {
+    Refresh {
+        integration: integration.to_string(),
+        trigger,
+        ok: o.result.is_ok(),
+        error: o.result.as_ref().err().map(ToString::to_string),
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        shared: true,
     }
 }
 

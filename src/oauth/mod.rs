@@ -18,4 +18,4 @@ pub mod resolve;
 pub mod state;
 
 pub use error::TokenError;
-pub use manager::{IntegrationStatus, RefreshError, TokenManager};
+pub use manager::{Expired, IntegrationStatus, LastRefresh, RefreshError, TokenManager};

@@ -13,6 +13,7 @@ pub mod guard;
 pub mod handshake;
 pub mod home;
 pub mod iframe;
+pub mod inspector;
 pub mod live;
 pub mod origin;
 pub mod pages;
@@ -20,6 +21,7 @@ pub mod render;
 pub mod simulator;
 pub mod state;
 pub mod status;
+pub mod tokens;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -29,6 +31,7 @@ use actix_web::{App as ActixApp, HttpServer, web};
 pub use state::Shared;
 
 use crate::config::Config;
+use crate::inspect::Inspector;
 use crate::invoke::Invoker;
 use crate::kv::Kv;
 use crate::oauth::TokenManager;
@@ -67,6 +70,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     // iframe before pages: both serve under /_fdk-emu/, and the app client script
     // (/_fdk-emu/client.js) must not be shadowed by the setup pages' /_fdk-emu/{file}.
     iframe::configure(cfg);
+    // The console's pages are under /_fdk-emu/ too.
+    inspector::configure(cfg);
+    tokens::configure(cfg);
     simulator::configure(cfg);
     events::configure(cfg);
     pages::configure(cfg);
@@ -107,6 +113,8 @@ pub struct Services {
     pub serverless: Runtime,
     pub events: Arc<Events>,
     pub schedules: Arc<Schedules>,
+    /// The request inspector: every call's record, the live page's stream, `--log-file`.
+    pub inspector: Inspector,
 }
 
 /// Serves until Ctrl-C. `on_ready` runs once the listener serves, so whatever it prints (the
@@ -117,6 +125,29 @@ pub async fn serve(
     listener: TcpListener,
     on_ready: impl FnOnce(),
 ) -> Result<(), ServeError> {
+    let server = start(shared, services, listener, Signals::Handled)?;
+    on_ready();
+    server.await?;
+    Ok(())
+}
+
+/// Who stops the server on Ctrl-C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signals {
+    /// The server stops itself (`run`).
+    Handled,
+    /// The caller does (`exec`: Ctrl-C goes to the command, and the server stops after it).
+    Ignored,
+}
+
+/// Starts serving on `listener` (within an actix system) and returns the running server:
+/// await it, or stop it through its handle.
+pub fn start(
+    shared: Arc<Shared>,
+    services: Services,
+    listener: TcpListener,
+    signals: Signals,
+) -> Result<actix_web::dev::Server, ServeError> {
     let data = web::Data::from(shared.clone());
     let tokens = web::Data::from(services.tokens);
     let demo = shared
@@ -131,6 +162,7 @@ pub async fn serve(
     let serverless = web::Data::new(services.serverless);
     let events = web::Data::from(services.events);
     let schedules = web::Data::from(services.schedules);
+    let inspector = web::Data::new(services.inspector);
     // The factory runs once on each worker thread.
     let server = HttpServer::new(move || {
         ActixApp::new()
@@ -138,6 +170,7 @@ pub async fn serve(
             .app_data(store.clone())
             .app_data(tokens.clone())
             .app_data(kv.clone())
+            .app_data(inspector.clone())
             .app_data(web::Data::new(invoker.for_worker()))
             .app_data(serverless.clone())
             .app_data(events.clone())
@@ -154,9 +187,10 @@ pub async fn serve(
             .wrap(actix_web::middleware::from_fn(cors::cors))
     })
     .listen(listener)?
-    .shutdown_timeout(1)
-    .run();
-    on_ready();
-    server.await?;
-    Ok(())
+    .shutdown_timeout(1);
+    let server = match signals {
+        Signals::Handled => server,
+        Signals::Ignored => server.disable_signals(),
+    };
+    Ok(server.run())
 }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::schedule::Schedules;
 use super::terminal;
+use crate::inspect::{self, Inspector, Kind, Masker, Started};
 use crate::invoke::{InvokeRequest, Invoker};
 use crate::kv::{Call, Kv, Scope};
 use crate::oauth::TokenManager;
@@ -96,6 +97,8 @@ pub struct Callbacks {
     schedules: Arc<Schedules>,
     /// `http://localhost:PORT`, where external events arrive.
     base_url: String,
+    /// Records `$request` and `$db` calls (off unless [`Callbacks::recording`]).
+    inspector: Inspector,
 }
 
 impl Callbacks {
@@ -118,7 +121,15 @@ impl Callbacks {
             kv,
             schedules,
             base_url,
+            inspector: Inspector::off(),
         }
+    }
+
+    /// Records the calls of `server.js` in `inspector` (the server's, so that the page shows
+    /// them with the browser's).
+    pub fn recording(mut self, inspector: Inspector) -> Callbacks {
+        self.inspector = inspector;
+        self
     }
 
     /// Answers one request of the worker, made during a call of `asker.handler` (for the
@@ -127,7 +138,7 @@ impl Callbacks {
         let handler = asker.handler;
         match Op::parse(op, args) {
             Ok(Op::InvokeTemplate(call)) => self.invoke_template(handler, *call).await,
-            Ok(Op::Db(body)) => self.db(body).await,
+            Ok(Op::Db(body)) => self.db(handler, body).await,
             Ok(Op::Schedule(args)) => {
                 self.schedules
                     .handle(handler.unwrap_or("server.js"), &args)
@@ -144,7 +155,9 @@ impl Callbacks {
     /// `$db`: the same call as the `db` route's, on the app's first product's keys (the worker
     /// does not tell which product a call runs for). Resolves with what the route answers
     /// (`{"Created":true}`, the value, …), rejects with the route's error body.
-    async fn db(&self, body: Value) -> Reply {
+    async fn db(&self, handler: Option<&str>, body: Value) -> Reply {
+        let started = Started::now();
+        let asked = self.inspector.is_recording().then(|| body.to_string());
         let app = self.snapshot.app();
         let answer = match Scope::resolve(&app.manifest, None, None) {
             Ok(scope) => match Call::from_json(body) {
@@ -153,15 +166,56 @@ impl Callbacks {
             },
             Err(e) => Err(e),
         };
-        match answer {
-            Ok(answer) => Reply {
-                ok: true,
-                value: serde_json::from_str(&answer.body_text()).unwrap_or(Value::Null),
-            },
-            Err(e) => Reply {
-                ok: false,
-                value: e.body(),
-            },
+        let (reply, status) = match answer {
+            Ok(answer) => (
+                Reply {
+                    ok: true,
+                    value: serde_json::from_str(&answer.body_text()).unwrap_or(Value::Null),
+                },
+                answer.status(),
+            ),
+            Err(e) => (
+                Reply {
+                    ok: false,
+                    value: e.body(),
+                },
+                e.status(),
+            ),
+        };
+        if let Some(asked) = asked {
+            let v: Value = serde_json::from_str(&asked).unwrap_or(Value::Null);
+            let text = |k: &str| {
+                v.get(k)
+                    .map(|x| x.as_str().map_or(x.to_string(), str::to_string))
+            };
+            let name = match (text("action"), text("dbKey")) {
+                (Some(a), Some(k)) => format!("{a} {k}"),
+                (Some(a), None) => a,
+                _ => "(not a db call)".into(),
+            };
+            let result = reply.value.to_string();
+            let caller = caller(handler);
+            self.inspector.call(
+                inspect::Call {
+                    caller: Some(&caller),
+                    request: Some(asked.as_bytes()),
+                    status,
+                    ok: reply.ok,
+                    result: Some(result.as_bytes()),
+                    ..inspect::Call::new(Kind::Db, &name)
+                }
+                .started(started),
+                &self.masker().await,
+            );
+        }
+        reply
+    }
+
+    /// The secure iparams' values, to mask what `server.js` sent or got.
+    async fn masker(&self) -> Masker {
+        match self.store.reads().await {
+            Ok(reads) => Masker::secure_iparams(&reads, &self.snapshot.app()),
+            Err(_) => Masker::default(),
         }
     }
 
@@ -171,7 +225,10 @@ impl Callbacks {
         let app = self.snapshot.app();
         let template = call.template.clone();
         let sources = StoreSources::new(&self.store, &self.tokens);
-        let outcome = self.invoker.invoke(&app, call, &sources).await;
+        let mut outcome = self.invoker.invoke(&app, call, &sources).await;
+        if let Some(record) = outcome.record.take() {
+            self.inspector.record(record.with_caller(&caller(handler)));
+        }
         let prefix = format!("[{}]", terminal::escape(handler.unwrap_or("server.js")));
         terminal::lines(&prefix, &outcome.log_line(&template));
         let ok = outcome.envelope.status < 400;
@@ -189,4 +246,12 @@ pub fn target_url(base_url: &str, app: &crate::app::App) -> String {
         .find_map(|m| crate::app::Product::of_module(&m.name))
         .map_or("freshdesk", crate::app::Product::key);
     format!("{}/event/hook/{product}", base_url.trim_end_matches('/'))
+}
+
+/// Who made a call from `server.js`, for the inspector: `server.js (onTicketCreate)`.
+fn caller(handler: Option<&str>) -> String {
+    match handler {
+        Some(h) => format!("server.js ({h})"),
+        None => "server.js".into(),
+    }
 }

@@ -24,6 +24,7 @@ use super::limits::{CallKind, EXECUTION_TIME};
 use super::protocol::CallResult;
 use super::{LogLine, Outcome, Runtime, payloads, terminal};
 use crate::app::{App, Generation, Product};
+use crate::inspect::{Call, Inspector, Kind, Masker, Started};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 
@@ -124,6 +125,8 @@ pub struct Events {
     store: Store,
     snapshot: Arc<Snapshot>,
     history: Mutex<VecDeque<Fired>>,
+    /// Records each firing (off unless [`Events::recording`]).
+    inspector: Inspector,
 }
 
 impl Events {
@@ -133,7 +136,15 @@ impl Events {
             store,
             snapshot,
             history: Mutex::new(VecDeque::new()),
+            inspector: Inspector::off(),
         }
+    }
+
+    /// Records every firing in `inspector` (the server's, so that the request inspector lists
+    /// events beside the calls they cause).
+    pub fn recording(mut self, inspector: Inspector) -> Events {
+        self.inspector = inspector;
+        self
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -316,6 +327,22 @@ impl Events {
     /// Fires `event` with `payload` (the test data when `None`): the handler gets it with
     /// `iparams` set from the store and `event` set to the event's name.
     pub async fn fire(&self, event: &str, payload: Option<Value>, source: Source) -> Fired {
+        let started = Started::now();
+        let mut sent = None;
+        let fired = self.run(event, payload, source, &mut sent).await;
+        self.record(&fired, sent.as_ref(), started).await;
+        self.keep(fired)
+    }
+
+    /// [`Events::fire`] without the bookkeeping; `sent` gets the handler's `args` when the
+    /// inspector records them.
+    async fn run(
+        &self,
+        event: &str,
+        payload: Option<Value>,
+        source: Source,
+        sent: &mut Option<Value>,
+    ) -> Fired {
         let started = Instant::now();
         let at_ms = crate::store::now_ms();
         let kind = kind_of(event);
@@ -334,20 +361,20 @@ impl Events {
         };
         let sub = match self.subscription(event).await {
             Ok(s) => s,
-            Err(why) => return self.keep(failed(None, why)),
+            Err(why) => return failed(None, why),
         };
         let payload = match payload {
             Some(p) => p,
             None => match self.test_data(&sub).await {
                 Ok(p) => p,
-                Err(why) => return self.keep(failed(Some(sub.handler), why)),
+                Err(why) => return failed(Some(sub.handler), why),
             },
         };
         let Value::Object(mut args) = payload else {
-            return self.keep(failed(
+            return failed(
                 Some(sub.handler),
                 "the payload must be a JSON object (the event's fields, with its data)".into(),
-            ));
+            );
         };
         // The account's fields the payload leaves out come from the envelope.
         let envelope = self
@@ -368,18 +395,22 @@ impl Events {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Map<String, Value>>(),
             Err(e) => {
-                return self.keep(failed(
+                return failed(
                     Some(sub.handler),
                     format!("the installation parameters could not be read: {e}"),
-                ));
+                );
             }
         };
         if !given_iparams {
             args.insert("iparams".into(), Value::Object(iparams));
         }
+        let args = Value::Object(args);
+        if self.inspector.is_recording() {
+            *sent = Some(args.clone());
+        }
         let answer = self
             .runtime
-            .call_logged(kind, &sub.handler, &Value::Object(args), EXECUTION_TIME)
+            .call_logged(kind, &sub.handler, &args, EXECUTION_TIME)
             .await;
         let outcome = match answer.outcome {
             Outcome::Finished(CallResult::Data { data }) => FiredOutcome::Ok { data: Some(data) },
@@ -416,7 +447,7 @@ impl Events {
                 error_status: None,
             },
         };
-        let fired = Fired {
+        Fired {
             event: event.to_string(),
             handler: Some(sub.handler),
             kind: kind.as_str(),
@@ -425,8 +456,52 @@ impl Events {
             duration_ms: started.elapsed().as_millis() as u64,
             outcome,
             logs: answer.logs,
+        }
+    }
+
+    /// Records a firing in the request inspector, secure iparams masked.
+    async fn record(&self, fired: &Fired, sent: Option<&Value>, started: Started) {
+        if !self.inspector.is_recording() {
+            return;
+        }
+        let masker = match self.store.reads().await {
+            Ok(reads) => Masker::secure_iparams(&reads, &self.snapshot.app()),
+            Err(_) => Masker::default(),
         };
-        self.keep(fired)
+        let request = sent.map(Value::to_string);
+        let result = match &fired.outcome {
+            FiredOutcome::Ok { data } => data.as_ref().map(Value::to_string),
+            failed => serde_json::to_string(failed).ok(),
+        };
+        let source = serde_json::to_value(fired.source)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let caller = match &fired.handler {
+            Some(h) => format!("{source} → {h}"),
+            None => source,
+        };
+        let status = match &fired.outcome {
+            FiredOutcome::Ok { .. } => 200,
+            FiredOutcome::Failed { error_status, .. } => error_status
+                .as_ref()
+                .and_then(Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(500),
+        };
+        self.inspector.call(
+            Call {
+                caller: Some(&caller),
+                request: request.as_deref().map(str::as_bytes),
+                status,
+                ok: fired.ok(),
+                error: fired.error(),
+                result: result.as_deref().map(str::as_bytes),
+                ..Call::new(Kind::Event, &fired.event)
+            }
+            .started(started),
+            &masker,
+        );
     }
 
     /// Keeps a firing in the history and says on the terminal how it went.

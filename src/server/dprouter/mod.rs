@@ -17,6 +17,7 @@
 mod db;
 mod oauth;
 mod proxy;
+mod recorded;
 mod smi;
 
 use actix_web::http::{Method, StatusCode};
@@ -28,6 +29,7 @@ use serde_json::json;
 
 use super::Shared;
 use super::body::{BodyError, read_limited};
+use crate::inspect::{Inspector, Kind, Started};
 use crate::invoke::Invoker;
 use crate::kv::Kv;
 use crate::oauth::TokenManager;
@@ -85,6 +87,7 @@ struct Ctx {
     invoker: web::Data<Invoker>,
     tokens: web::Data<TokenManager>,
     kv: web::Data<Kv>,
+    inspector: web::Data<Inspector>,
     serverless: Option<web::Data<Runtime>>,
 }
 
@@ -109,9 +112,30 @@ impl FromRequest for Ctx {
                 invoker: data(req)?,
                 tokens: data(req)?,
                 kv: data(req)?,
+                inspector: data(req)?,
                 serverless: data(req).ok(),
             })
         })())
+    }
+}
+
+/// Which of our pages made the call, from its `Referer`: the installation page lives under
+/// `/custom_configs`, the app's own pages under `/iframe/` (on the home page or a product
+/// page opened with `?dev=true`).
+pub(super) fn caller(req: &HttpRequest) -> Option<&'static str> {
+    let referer = req.headers().get("referer")?.to_str().ok()?;
+    let path = url::Url::parse(referer).ok()?;
+    let local = matches!(path.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if !local {
+        return Some("front end");
+    }
+    let p = path.path();
+    if p.starts_with("/custom_configs") {
+        Some("installation page")
+    } else if p.starts_with("/iframe/") || p == "/" {
+        Some("front end")
+    } else {
+        None
     }
 }
 
@@ -135,10 +159,18 @@ async fn dispatch(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResp
         }
     };
     match route {
-        Some(Route::Proxy) => proxy::call(&ctx, &body).await,
+        Some(Route::Proxy) => proxy::call(&ctx, &req, &body).await,
         Some(Route::OAuth) => oauth::call(&ctx, &req, &body).await,
-        Some(Route::Db) => db::call(&ctx, &req, &body).await,
-        Some(Route::Smi) => smi::call(&ctx, &body).await,
+        Some(Route::Db) => {
+            let started = Started::now();
+            let answer = db::call(&ctx, &req, &body).await;
+            recorded::record(&ctx, Kind::Db, caller(&req), &body, started, answer).await
+        }
+        Some(Route::Smi) => {
+            let started = Started::now();
+            let answer = smi::call(&ctx, &body).await;
+            recorded::record(&ctx, Kind::Smi, caller(&req), &body, started, answer).await
+        }
         None => {
             HttpResponse::NotFound().json(json!({"message": "Route not allowed", "status": 404}))
         }
@@ -149,4 +181,38 @@ async fn dispatch(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResp
 fn error(status: u16, message: String) -> HttpResponse {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     HttpResponse::build(code).json(json!({"message": message, "status": status}))
+}
+
+#[cfg(test)]
+mod caller_tests {
+    use super::caller;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn the_caller_is_told_by_the_page_that_made_the_call() {
+        let from = |referer: Option<&str>| {
+            let mut r = TestRequest::post().uri("/dprouter");
+            if let Some(v) = referer {
+                r = r.insert_header(("Referer", v));
+            }
+            caller(&r.to_http_request())
+        };
+        assert_eq!(
+            from(Some("http://localhost:10001/custom_configs/form")),
+            Some("installation page")
+        );
+        assert_eq!(
+            from(Some("http://127.0.0.1:9/iframe/index.html?x=1")),
+            Some("front end")
+        );
+        assert_eq!(
+            from(Some("https://acme.freshdesk.com/a/tickets/1?dev=true")),
+            Some("front end")
+        );
+        assert_eq!(
+            from(Some("http://localhost:10001/_fdk-emu/inspector")),
+            None
+        );
+        assert_eq!(from(None), None, "curl and scripts send no Referer");
+    }
 }

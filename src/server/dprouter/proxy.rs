@@ -1,15 +1,15 @@
 //! `MKP-ROUTE: proxy`: `client.request.invokeTemplate`. The template is rendered and sent by
-//! the invoker; the answer is always 200 with FDK's envelope, and one line goes to the
-//! terminal.
+//! the invoker; the answer is always 200 with FDK's envelope, one line goes to the terminal
+//! and the call's record to the inspector.
 
-use actix_web::HttpResponse;
 use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::Ctx;
 use crate::invoke::InvokeRequest;
 use crate::sources::StoreSources;
 
-pub(super) async fn call(ctx: &Ctx, body: &Bytes) -> HttpResponse {
+pub(super) async fn call(ctx: &Ctx, req: &HttpRequest, body: &Bytes) -> HttpResponse {
     let call = match InvokeRequest::from_body(body) {
         Ok(c) => c,
         Err(e) => return super::error(400, e.to_string()),
@@ -17,7 +17,14 @@ pub(super) async fn call(ctx: &Ctx, body: &Bytes) -> HttpResponse {
     let app = ctx.shared.app();
     let template = call.template.clone();
     let sources = StoreSources::new(&ctx.store, &ctx.tokens);
-    let outcome = ctx.invoker.invoke(&app, call, &sources).await;
+    let mut outcome = ctx.invoker.invoke(&app, call, &sources).await;
+    if let Some(record) = outcome.record.take() {
+        let record = match super::caller(req) {
+            Some(c) => record.with_caller(c),
+            None => *record,
+        };
+        ctx.inspector.record(record);
+    }
     // One write per line: stderr is unbuffered, and eprintln! would write the line and its
     // newline separately on every call.
     let mut line = outcome.log_line(&template);
