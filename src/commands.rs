@@ -35,18 +35,15 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
     };
     let report = validate::validate(&loaded, &opts);
     match args.format {
-        Format::Json => println!(
-            "{}",
+        Format::Json => print_out(&format!(
+            "{}\n",
             render::json(&report, &loaded.app.root.display().to_string())
-        ),
-        Format::Text => print!(
-            "{}",
-            render::text(
-                &report,
-                Some(&loaded.app),
-                render::use_color(std::io::stdout().is_terminal())
-            )
-        ),
+        )),
+        Format::Text => print_out(&render::text(
+            &report,
+            Some(&loaded.app),
+            render::use_color(std::io::stdout().is_terminal()),
+        )),
     }
     if report.has_errors() {
         ExitCode::from(1)
@@ -146,24 +143,46 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     }
 }
 
+/// Writes `text` to stdout. A reader that went away (`fdk-emu validate | head -c 10`) ends
+/// the output quietly: `print!` panics on a closed pipe (Rust ignores SIGPIPE, so the write
+/// fails with EPIPE), which exited with 101 and a panic message. Any other failure to write
+/// is said on stderr.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write the output: {e}");
+        }
+    }
+}
+
 fn banner(config: &Config, app: &app::App) {
+    use std::fmt::Write;
     let base = config.base_url();
-    println!(
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
         "fdk-emu serving {} (platform {}) at {base}",
         app.name,
         app.manifest.platform_version.as_deref().unwrap_or("?")
     );
-    println!("  Setup pages:   {base}/custom_configs");
-    println!("  Status:        {base}/api/status");
+    let _ = writeln!(text, "  Setup pages:   {base}/custom_configs");
+    let _ = writeln!(text, "  Status:        {base}/api/status");
     if app.oauth.is_some() {
-        println!(
+        let _ = writeln!(
+            text,
             "  OAuth redirect URI to register with the provider: {}",
             config.redirect_uri()
         );
     }
-    println!(
+    let _ = writeln!(
+        text,
         "Append 'dev=true' to your product URL (e.g. https://domain.freshdesk.com/a/tickets/1?dev=true) to load the app. Quit with Ctrl-C."
     );
+    print_out(&text);
 }
 
 fn store_cmd(args: &StoreArgs) -> ExitCode {
@@ -171,13 +190,14 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
     // `show` must not create a store that does not exist yet.
     if !path.exists() {
         match args.action {
-            StoreAction::Show => println!(
-                "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).",
+            StoreAction::Show => print_out(&format!(
+                "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).\n",
                 path.display()
-            ),
-            StoreAction::Reset { .. } => {
-                println!("Nothing to reset: {} does not exist.", path.display())
-            }
+            )),
+            StoreAction::Reset { .. } => print_out(&format!(
+                "Nothing to reset: {} does not exist.\n",
+                path.display()
+            )),
         }
         return ExitCode::SUCCESS;
     }
@@ -200,7 +220,7 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
             StoreAction::Show => {
                 let app = app::load(&args.app.app_dir).ok().map(|l| l.app);
                 let summary = store.summary().await?;
-                print!("{}", render_summary(&summary, app.as_ref()));
+                print_out(&render_summary(&summary, app.as_ref()));
                 Ok(())
             }
             StoreAction::Reset { iparams, oauth, .. } => {
@@ -215,7 +235,7 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
                     (ResetScope::All, "everything")
                 };
                 store.reset(scope).await?;
-                println!("Cleared {what} from {}.", path.display());
+                print_out(&format!("Cleared {what} from {}.\n", path.display()));
                 Ok::<(), StoreError>(())
             }
         }

@@ -23,6 +23,11 @@ pub const DEMO_FIXTURE_ORIGIN: &str = "http://localhost:10001/_demo/";
 /// How long a started OAuth handshake may take before its `state` is refused.
 pub const OAUTH_STATE_TTL: Duration = Duration::from_secs(600);
 
+/// How long the server waits for the whole body of a request before answering 408. A
+/// browser on this machine sends even 8 MB in milliseconds; a body that takes longer is
+/// stalled and would hold its connection and buffer open for ever.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What the command line of `run` says, before anything is resolved. `cli` fills it in.
 #[derive(Debug, Clone, Default)]
 pub struct Flags {
@@ -57,6 +62,9 @@ pub struct Config {
     /// `FDK_EMU_OAUTH_STATE_TTL_SECS` (a knob for the tests of expired states, which cannot
     /// wait ten minutes).
     pub oauth_state_ttl: Duration,
+    /// How long a request body may take to arrive: [`BODY_TIMEOUT`], or
+    /// `FDK_EMU_BODY_TIMEOUT_MS` (a knob for the tests of stalled bodies).
+    pub body_timeout: Duration,
 }
 
 impl Config {
@@ -85,6 +93,10 @@ impl Config {
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(OAUTH_STATE_TTL, Duration::from_secs);
+        let body_timeout = std::env::var("FDK_EMU_BODY_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(BODY_TIMEOUT, Duration::from_millis);
         Ok(Config {
             app_dir: root.to_path_buf(),
             host: flags.host.clone(),
@@ -97,6 +109,7 @@ impl Config {
             response_limit: !flags.no_response_limit,
             refresh_margin: Duration::from_secs(flags.refresh_margin_secs),
             oauth_state_ttl,
+            body_timeout,
         })
     }
 
@@ -171,6 +184,7 @@ impl Config {
             response_limit: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: OAUTH_STATE_TTL,
+            body_timeout: BODY_TIMEOUT,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod invoke;
+pub mod logtext;
 pub mod net;
 pub mod oauth;
 pub mod server;

@@ -24,6 +24,16 @@ pub struct Field {
     pub iparams: Vec<String>,
     /// Whether it uses `oauth_iparams.…`, which are read (and decrypted) only then.
     pub oauth_iparams: bool,
+    /// Whether it uses `access_token`: a header holding it is a credential.
+    pub access_token: bool,
+}
+
+impl Field {
+    /// Whether the rendered value carries a secret: the access token or one of the `secure`
+    /// iparams. Such a header does not follow a redirect to another origin.
+    pub fn carries_secret(&self, secure: &[String]) -> bool {
+        self.access_token || self.iparams.iter().any(|k| secure.contains(k))
+    }
 }
 
 /// Which OAuth integration a template uses and who holds its tokens.
@@ -127,6 +137,7 @@ fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileEr
         Ok(t) => {
             let refs = t.references();
             let oauth_iparams = refs.iter().any(|r| r.root() == "oauth_iparams");
+            let access_token = refs.iter().any(|r| r.root() == "access_token");
             let mut iparams: Vec<String> = refs
                 .into_iter()
                 .filter(|r| r.root() == "iparam")
@@ -138,6 +149,7 @@ fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileEr
                 template: t,
                 iparams,
                 oauth_iparams,
+                access_token,
             })
         }
         Err(error) => Err(Box::new(CompileError::Parse {
@@ -266,5 +278,19 @@ mod tests {
             !f("oauth_iparams.tenant").oauth_iparams,
             "plain text is no reference"
         );
+    }
+
+    #[test]
+    fn a_field_knows_whether_it_carries_a_secret() {
+        let f = |src: &str| field("t", "headers.X".into(), src).expect("parses");
+        let secure = ["api_key".to_string()];
+        assert!(f("Bearer <%= access_token %>").carries_secret(&[]));
+        assert!(f("<%= iparam.api_key %>").carries_secret(&secure));
+        assert!(
+            f("Basic <%= encode(iparam.user + ':' + iparam.api_key) %>").carries_secret(&secure)
+        );
+        assert!(!f("<%= iparam.api_key %>").carries_secret(&[]));
+        assert!(!f("<%= iparam.plan %>").carries_secret(&secure));
+        assert!(!f("access_token").carries_secret(&secure));
     }
 }

@@ -20,6 +20,7 @@ pub mod mask;
 pub mod rate;
 pub mod request;
 pub mod send;
+pub mod shape;
 pub mod target;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ use serde_json::{Map, Value};
 
 use crate::app::{App, TokenType};
 use crate::config::Config;
+use crate::logtext;
 use crate::net::{self, NetError, Prepared};
 use compile::{Cache, Compiled, OAuthUse};
 pub use envelope::{Envelope, ErrorSource};
@@ -44,6 +46,11 @@ pub use target::Upstreams;
 
 /// The production limit on the size of a response.
 pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
+
+/// How much of a URL and of an error message the terminal line shows: enough for any real
+/// API URL and for every message of [`InvokeError`] around a name of normal length.
+const LOGGED_URL_CHARS: usize = 1000;
+const LOGGED_MESSAGE_CHARS: usize = 1000;
 
 /// Stored installation parameters: every value (secure ones decrypted) and which are secure.
 #[derive(Debug, Clone, Default)]
@@ -111,14 +118,16 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The terminal line: template, method, URL (masked), status, attempts, time.
+    /// The terminal line: template, method, URL (masked), status, attempts, time. The
+    /// template name, the URL and our error message quote what the caller sent, so each goes
+    /// through [`crate::logtext`]: one call is one line, whatever its name holds.
     pub fn log_line(&self, template: &str) -> String {
         use std::fmt::Write;
         let e = &self.envelope;
         let mut line = String::with_capacity(160);
-        let _ = write!(line, "invokeTemplate {template}");
+        let _ = write!(line, "invokeTemplate {}", logtext::escape(template));
         if let (Some(m), Some(u)) = (&self.method, &self.url) {
-            let _ = write!(line, " {m} {u}");
+            let _ = write!(line, " {m} {}", logtext::escape_capped(u, LOGGED_URL_CHARS));
         }
         let _ = write!(
             line,
@@ -135,7 +144,11 @@ impl Outcome {
             };
             if e.headers.is_empty() {
                 // Our own error: its message says what happened.
-                let _ = write!(line, " {who}: {}", e.response);
+                let _ = write!(
+                    line,
+                    " {who}: {}",
+                    logtext::escape_capped(&e.response, LOGGED_MESSAGE_CHARS)
+                );
             } else {
                 let _ = write!(line, " {who} error from the API");
             }
@@ -289,7 +302,7 @@ impl Invoker {
             Some(v) => Some(Bytes::from(v.to_string())),
         };
         let mut prepared = self
-            .prepare(&t, &scope, &call.query, body.clone())
+            .prepare(&t, &scope, &call.query, &iparams.secure, body.clone())
             .map_err(|e| (e, 0))?;
         shown.0 = Some(prepared.method.to_string());
         shown.1 = Some(masker.mask(&prepared.url));
@@ -317,7 +330,7 @@ impl Invoker {
             masker.add(&fresh);
             scope.insert("access_token".into(), Value::String(fresh));
             prepared = self
-                .prepare(&t, &scope, &call.query, body)
+                .prepare(&t, &scope, &call.query, &iparams.secure, body)
                 .map_err(|e| (e, attempts))?;
             let (again, more) = self.send(&t, &prepared).await;
             outcome = again;
@@ -378,6 +391,7 @@ impl Invoker {
         t: &Compiled,
         scope: &Map<String, Value>,
         call_query: &Map<String, Value>,
+        secure: &[String],
         body: Option<Bytes>,
     ) -> Result<Prepared, InvokeError> {
         let render = |f: &compile::Field| {
@@ -390,13 +404,29 @@ impl Invoker {
                 })
         };
         let host = render(&t.host)?;
-        let path = render(&t.path)?;
-        let mut url = target::build_url(&t.protocol, &host, &path, &self.shared.upstreams)
-            .map_err(|error| InvokeError::Url {
+        let (path, values) =
+            t.path
+                .template
+                .render_marked(scope)
+                .map_err(|error| InvokeError::Substitution {
+                    template: t.name.clone(),
+                    field: t.path.name.clone(),
+                    error: Box::new(error),
+                })?;
+        let schema_key = |k: &str| t.query.iter().any(|(tk, _)| tk == k);
+        let shaped =
+            shape::shape(&path, &values, &schema_key).map_err(|e| InvokeError::PathEscape {
                 template: t.name.clone(),
-                error,
+                field: t.path.name.clone(),
+                variable: e.variable,
             })?;
-        // A fragment never goes to the server.
+        let mut url = target::build_url(&t.protocol, &host, &shaped.path, &self.shared.upstreams)
+            .map_err(|error| InvokeError::Url {
+            template: t.name.clone(),
+            error,
+        })?;
+        // A fragment never goes to the server (a `#` from a value was encoded by `shape`:
+        // this is the template's own).
         if let Some(hash) = url.find('#') {
             url.truncate(hash);
         }
@@ -417,7 +447,7 @@ impl Invoker {
                 pairs.append_pair(k, v);
             }
             for (k, v) in call_query {
-                if t.query.iter().any(|(tk, _)| tk == k) {
+                if schema_key(k) || shaped.own_keys.contains(k) {
                     continue; // the template wins
                 }
                 match v {
@@ -433,7 +463,11 @@ impl Invoker {
             url = pairs.finish();
         }
         let mut headers = HeaderMap::with_capacity(t.headers.len());
+        let mut secret_headers = Vec::new();
         for (name, f) in &t.headers {
+            if f.carries_secret(secure) {
+                secret_headers.push(name.clone());
+            }
             let v = render(f)?;
             let v = HeaderValue::from_str(&v).map_err(|_| InvokeError::HeaderValue {
                 template: t.name.clone(),
@@ -468,6 +502,7 @@ impl Invoker {
             url,
             uri,
             headers,
+            secret_headers,
             body,
         })
     }

@@ -19,7 +19,11 @@ use super::resolve::{self, ResolveError, Resolved};
 use super::state::StateStore;
 use crate::app::{App, TokenType};
 use crate::config::Config;
+use crate::logtext;
 use crate::store::{ClientAuthMethod, OAuthStatus, Store, Tokens};
+
+/// How much of a provider's error text a log line shows (it quotes the provider's answer).
+const LOGGED_ERROR_CHARS: usize = 500;
 
 /// Now, in Unix seconds.
 pub use crate::store::now as unix_now;
@@ -222,7 +226,11 @@ impl TokenManager {
             Ok(t) => Ok(t.access_token),
             // The provider is down but the token has not expired yet: use it.
             Err(e) if is_transient(&e) && still_valid => {
-                tracing::warn!(integration, "using the current token until it expires: {e}");
+                tracing::warn!(
+                    integration,
+                    "using the current token until it expires: {}",
+                    logtext::escape_capped(&e.to_string(), LOGGED_ERROR_CHARS)
+                );
                 Ok(old_token)
             }
             Err(e) => Err(self.token_error(integration, &e)),
@@ -379,7 +387,8 @@ impl TokenManager {
                 let reason = format!("refreshing the token failed: {e}");
                 tracing::warn!(
                     integration,
-                    "{reason}; the integration needs re-authorization"
+                    "{}; the integration needs re-authorization",
+                    logtext::escape_capped(&reason, LOGGED_ERROR_CHARS)
                 );
                 status.needs_reauth = Some(reason);
                 if let Err(se) = self.store.save_grant(integration, None, &status).await {
@@ -388,7 +397,11 @@ impl TokenManager {
                 Err(RefreshError::Endpoint(e))
             }
             Err(e) => {
-                tracing::warn!(integration, "refresh failed, tokens kept: {e}");
+                tracing::warn!(
+                    integration,
+                    "refresh failed, tokens kept: {}",
+                    logtext::escape_capped(&e.to_string(), LOGGED_ERROR_CHARS)
+                );
                 Err(RefreshError::Endpoint(e))
             }
         }

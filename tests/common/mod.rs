@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod httpbin;
+pub mod nginx;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

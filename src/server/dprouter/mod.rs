@@ -17,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::Shared;
-use super::body::{BodyError, read_limited};
+use super::body::{self, BodyError};
 use crate::invoke::Invoker;
 use crate::oauth::TokenManager;
 use crate::store::Store;
@@ -79,12 +79,11 @@ async fn dispatch(
 ) -> HttpResponse {
     let route = Route::of(&req);
     // Read even when the route is refused, so that the browser's keep-alive connection stays
-    // usable: actix closes a connection whose request body was left unread.
-    let body = match read_limited(payload, BODY_LIMIT).await {
-        Ok(body) => body.freeze(),
-        Err(BodyError::Unreadable(e)) => {
-            return error(400, format!("the request body could not be read: {e}"));
-        }
+    // usable: actix closes a connection whose request body was left unread. The body (and
+    // its share of the memory budget) is held until the route has answered.
+    let body = match body::read(&req, payload, BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(e @ BodyError::Unreadable(_)) => return error(400, e.to_string()),
         Err(BodyError::TooLarge) => {
             return error(
                 413,
@@ -94,6 +93,8 @@ async fn dispatch(
                 ),
             );
         }
+        Err(e @ BodyError::TimedOut(_)) => return error(408, e.to_string()),
+        Err(e @ BodyError::Busy) => return error(503, e.to_string()),
     };
     let ctx = Ctx {
         shared,
