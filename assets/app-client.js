@@ -299,6 +299,26 @@
     });
   }
 
+  // client.request.invoke(name, params): runs the function `name` of server/server.js (SMI)
+  // through /dprouter (MKP-ROUTE: smi). Resolves with {requestID, response}; rejects with
+  // {requestID, status, message, errorSource}, as the platform's client does.
+  function invoke(name, params) {
+    return fetch('/dprouter', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'MKP-ROUTE': 'smi' },
+      body: JSON.stringify({ action: 'invoke', methodName: name, methodParams: params || {} })
+    }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (body) {
+        if (r.ok && body && !body.errorSource) return body;
+        if (body && typeof body === 'object') throw body;
+        throw { status: r.status, message: 'fdk-emu answered HTTP ' + r.status, errorSource: 'PLATFORM' };
+      });
+    }, function (e) {
+      throw { status: 502, message: 'fdk-emu could not be reached (is it still running?): ' + e, errorSource: 'PLATFORM' };
+    });
+  }
+
   function reAuthorize(opts) {
     return config().then(function (cfg) {
       var list = cfg.integrations || [];
@@ -350,9 +370,13 @@
     setTimeout(function () { el.remove(); }, 4000);
   }
 
-  /** POSTs to /dprouter and answers {status, body} whatever the status. */
+  /**
+   * POSTs to /dprouter and answers {status, body} whatever the status. The frame's module goes
+   * along (`?module=`), so the call sees that product's keys, as in production.
+   */
   function route(name, body) {
-    return fetch('/dprouter', {
+    var module = params.get('module');
+    return fetch('/dprouter' + (module ? '?module=' + encodeURIComponent(module) : ''), {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'MKP-ROUTE': name },
@@ -413,7 +437,7 @@
     var body = { action: 'invoke', methodName: methodName, methodParams: methodParams === undefined ? {} : methodParams };
     return routeCall('smi', 'client.request.invoke(' + JSON.stringify(methodName) + ')', body).then(function (res) {
       var b = res.body || rejection(res.status, 'the smi route answered HTTP ' + res.status + ' without a body');
-      if (res.status >= 400 || (typeof b.status === 'number' && b.status >= 400)) throw b;
+      if (res.status >= 400 || b.errorSource || (typeof b.status === 'number' && b.status >= 400)) throw b;
       return b;
     });
   }

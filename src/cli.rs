@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "fdk-emu",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  fdk-emu validate                 check the app in this folder\n  fdk-emu run                      serve it at http://localhost:10001\n  fdk-emu run --port 10002 --upstream api.example.com=http://127.0.0.1:8001\n  fdk-emu store show               what is stored for the app (secrets masked)"
+    after_help = "Examples:\n  fdk-emu validate                 check the app in this folder\n  fdk-emu run                      serve it at http://localhost:10001\n  fdk-emu run --port 10002 --upstream api.example.com=http://127.0.0.1:8001\n  fdk-emu store show               what is stored for the app (secrets masked)\n  fdk-emu store import .fdk/localstore   keep the data of `fdk run`"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -33,7 +33,8 @@ pub enum Command {
     /// Exit code: 0 when there are no errors (warnings allowed), 1 when there are errors,
     /// 2 when the app folder cannot be read.
     Validate(ValidateArgs),
-    /// Show or clear what fdk-emu has stored for the app (settings, iparams, OAuth tokens).
+    /// Show, clear or import what fdk-emu has stored for the app (settings, iparams, OAuth
+    /// tokens, the key-value store of client.db and $db).
     Store(StoreArgs),
 }
 
@@ -78,7 +79,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "MS")]
     pub request_timeout: Option<u64>,
 
-    /// Do not enforce the production rate limit of 50 template requests a minute.
+    /// Do not enforce the production rate limits: 50 template requests and 50 key-value
+    /// store requests (client.db, $db) a minute.
     #[arg(long)]
     pub no_rate_limit: bool,
 
@@ -86,9 +88,19 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_response_limit: bool,
 
+    /// Do not enforce the key-value store's production limits on keys and values (key of
+    /// 60 characters, key and value of 40 KB, 32 levels of nesting).
+    #[arg(long)]
+    pub no_db_limits: bool,
+
     /// Refresh an OAuth access token this many seconds before it expires.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub refresh_margin: u64,
+
+    /// The Node.js that runs server/server.js [default: node on PATH]. Needed only by apps
+    /// with a server/server.js.
+    #[arg(long, value_name = "PATH", env = "FDK_EMU_NODE")]
+    pub node: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -108,9 +120,15 @@ pub struct ValidateArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Check configuration files only (manifest.json and config/), not the app/ folder.
+    /// Check configuration files only (manifest.json and config/), not the app/ and server/
+    /// folders.
     #[arg(long)]
     pub config_only: bool,
+
+    /// The Node.js that loads server/server.js to check it [default: node on PATH]. Without
+    /// one, validate says so and checks the rest.
+    #[arg(long, value_name = "PATH", env = "FDK_EMU_NODE")]
+    pub node: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -128,19 +146,33 @@ pub struct StoreArgs {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum StoreAction {
-    /// Print what is stored, with secrets masked.
+    /// Print what is stored, with secrets masked (key-value store values are shown, cut when
+    /// long: they are not secrets).
     Show,
     /// Delete stored data for real.
     Reset {
         /// Only the installation parameters.
-        #[arg(long, conflicts_with_all = ["oauth", "all"])]
+        #[arg(long, conflicts_with_all = ["oauth", "db", "all"])]
         iparams: bool,
         /// Only OAuth data (client credentials, oauth_iparams, tokens).
-        #[arg(long, conflicts_with_all = ["iparams", "all"])]
+        #[arg(long, conflicts_with_all = ["iparams", "db", "all"])]
         oauth: bool,
+        /// Only the key-value store (what the app stored with client.db and $db).
+        #[arg(long, conflicts_with_all = ["iparams", "oauth", "all"])]
+        db: bool,
         /// Everything (the default).
         #[arg(long)]
         all: bool,
+    },
+    /// Bring over the data of `fdk run`: the $db keys and the installation parameters of an
+    /// FDK `.fdk/localstore` file (secure parameters are encrypted on the way in).
+    ///
+    /// Keys and parameters of the same name are replaced; expired keys are left out; OAuth
+    /// tokens are not copied (authorize again at /custom_configs).
+    Import {
+        /// The FDK localstore file, or the app folder (or its .fdk folder) that holds it.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
     },
 }
 
@@ -157,7 +189,9 @@ impl RunArgs {
             request_timeout_ms: self.request_timeout,
             no_rate_limit: self.no_rate_limit,
             no_response_limit: self.no_response_limit,
+            no_db_limits: self.no_db_limits,
             refresh_margin_secs: self.refresh_margin,
+            node: self.node.clone(),
         }
     }
 }

@@ -8,7 +8,11 @@ use std::sync::Arc;
 use crate::app;
 use crate::cli::{Cli, Command, Format, RunArgs, StoreAction, StoreArgs, ValidateArgs};
 use crate::config::{self, Config};
-use crate::server::{self, Shared};
+use crate::invoke::Invoker;
+use crate::kv::Kv;
+use crate::oauth::TokenManager;
+use crate::server::{self, Services, Shared};
+use crate::serverless::{self, Callbacks, Runtime};
 use crate::snapshot::{self, Snapshot, watch};
 use crate::store::{self, ResetScope, Store, StoreError};
 use crate::validate::{self, render};
@@ -33,7 +37,23 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
         config_only: args.config_only,
         ..Default::default()
     };
-    let report = validate::validate(&loaded, &opts);
+    let mut report = validate::validate(&loaded, &opts);
+    // server.js needs Node to be checked; validate/ starts no process, so its findings are
+    // gathered here and join the report.
+    if loaded.app.has_server_js && !args.config_only {
+        let facts = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(serverless::facts(&loaded.app, args.node.as_deref())),
+            Err(e) => validate::serverless::ServerFacts::NoNode(format!(
+                "the async runtime could not start ({e})"
+            )),
+        };
+        let found = validate::serverless::node_report(&loaded.app, &facts);
+        report.diagnostics.extend(found.diagnostics);
+        report.sort();
+    }
     match args.format {
         Format::Json => print_out(&format!(
             "{}\n",
@@ -131,8 +151,35 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     };
     let served = system.block_on(async move {
         // Watching before serving: the banner promises that edits are picked up.
-        watch::spawn(snapshot);
-        server::serve(shared, store, listener, ready).await
+        watch::spawn(snapshot.clone());
+        // The OAuth client (token endpoints) pools connections to the providers; templates
+        // go out through the invoker's clients.
+        let http = crate::net::token_client()
+            .map_err(|e| server::ServeError::Io(std::io::Error::other(e)))?;
+        let config = &shared.config;
+        let tokens = Arc::new(TokenManager::new(store.clone(), config.clone(), http));
+        let invoker = Invoker::new(config);
+        let kv = Arc::new(Kv::new(store.clone(), config));
+        // The worker starts Node only if the app has a server/server.js (now or later).
+        let serverless = Runtime::start(
+            config.node.clone(),
+            snapshot.clone(),
+            Callbacks::new(
+                snapshot,
+                store.clone(),
+                tokens.clone(),
+                invoker.for_worker(),
+                kv.clone(),
+            ),
+        );
+        let services = Services {
+            store,
+            tokens,
+            invoker,
+            kv,
+            serverless,
+        };
+        server::serve(shared, services, listener, ready).await
     });
     match served {
         Ok(()) => ExitCode::SUCCESS,
@@ -187,20 +234,38 @@ fn banner(config: &Config, app: &app::App) {
 
 fn store_cmd(args: &StoreArgs) -> ExitCode {
     let path = config::store_path(&args.app.app_dir, args.store.as_ref());
-    // `show` must not create a store that does not exist yet.
+    // `show` and `reset` must not create a store that does not exist yet; `import` does.
     if !path.exists() {
         match args.action {
-            StoreAction::Show => print_out(&format!(
-                "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).\n",
-                path.display()
-            )),
-            StoreAction::Reset { .. } => print_out(&format!(
-                "Nothing to reset: {} does not exist.\n",
-                path.display()
-            )),
+            StoreAction::Show => {
+                print_out(&format!(
+                    "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).\n",
+                    path.display()
+                ));
+                return ExitCode::SUCCESS;
+            }
+            StoreAction::Reset { .. } => {
+                print_out(&format!(
+                    "Nothing to reset: {} does not exist.\n",
+                    path.display()
+                ));
+                return ExitCode::SUCCESS;
+            }
+            StoreAction::Import { .. } => {}
         }
-        return ExitCode::SUCCESS;
     }
+    // Read and check the file before the store is opened (or created): a wrong path
+    // changes nothing.
+    let found = match &args.action {
+        StoreAction::Import { path: from } => match read_localstore(from, &args.app.app_dir) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        _ => None,
+    };
     let store = match Store::open(&path) {
         Ok(s) => s,
         Err(e) => {
@@ -216,27 +281,41 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        match args.action {
+        match &args.action {
             StoreAction::Show => {
                 let app = app::load(&args.app.app_dir).ok().map(|l| l.app);
                 let summary = store.summary().await?;
+                let keys = store.kv_list(store::now_ms()).await?;
                 print_out(&render_summary(&summary, app.as_ref()));
+                print_out(&render_keys(&keys, store::now_ms()));
                 Ok(())
             }
-            StoreAction::Reset { iparams, oauth, .. } => {
-                let (scope, what) = if iparams {
+            StoreAction::Reset {
+                iparams, oauth, db, ..
+            } => {
+                let (scope, what) = if *iparams {
                     (ResetScope::Iparams, "installation parameters")
-                } else if oauth {
+                } else if *oauth {
                     (
                         ResetScope::OAuth,
                         "OAuth credentials, oauth_iparams and tokens",
                     )
+                } else if *db {
+                    (ResetScope::Db, "the key-value store (client.db, $db)")
                 } else {
                     (ResetScope::All, "everything")
                 };
                 store.reset(scope).await?;
                 print_out(&format!("Cleared {what} from {}.\n", path.display()));
                 Ok::<(), StoreError>(())
+            }
+            StoreAction::Import { .. } => {
+                let Some((from, found)) = &found else {
+                    return Ok(());
+                };
+                crate::import::apply(&store, found).await?;
+                print_out(&render_import(from, &path, found));
+                Ok(())
             }
         }
     });
@@ -384,6 +463,124 @@ fn render_summary(s: &store::Summary, app: Option<&app::App>) -> String {
         if i.status.last_refresh_at.is_some() {
             let _ = writeln!(out, "    last refresh   {}", time(i.status.last_refresh_at));
         }
+    }
+    out
+}
+
+/// The FDK localstore named on the command line, read and parsed; the app folder, when it
+/// loads, says which product FDK 9's `modules` keys belong to and which iparams are secure.
+fn read_localstore(
+    from: &std::path::Path,
+    app_dir: &std::path::Path,
+) -> Result<(PathBuf, crate::import::Imported), crate::import::ImportError> {
+    let file = crate::import::locate(from);
+    let text = std::fs::read_to_string(&file).map_err(|e| crate::import::ImportError::Read {
+        path: file.clone(),
+        source: e,
+    })?;
+    let app = app::load(app_dir).ok().map(|l| l.app);
+    let found = crate::import::parse(&file, &text, app.as_ref(), store::now_ms())?;
+    Ok((file, found))
+}
+
+/// What `store import` did, for the terminal.
+fn render_import(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    found: &crate::import::Imported,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Imported from {} into {}:",
+        from.display(),
+        to.display()
+    );
+    let mut per_scope: std::collections::BTreeMap<&str, usize> = Default::default();
+    for k in &found.keys {
+        *per_scope.entry(k.scope.as_str()).or_default() += 1;
+    }
+    let scopes: Vec<String> = per_scope.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    let _ = writeln!(
+        out,
+        "  {} key(s) of the key-value store{}",
+        found.keys.len(),
+        if scopes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", crate::term::safe(&scopes.join(", ")))
+        }
+    );
+    match &found.iparams {
+        Some((values, secure)) => {
+            let _ = writeln!(
+                out,
+                "  {} installation parameter(s){}",
+                values.len(),
+                if secure.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", {} secure (encrypted): {}",
+                        secure.len(),
+                        crate::term::safe(&secure.join(", "))
+                    )
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  no installation parameters (none in the file)");
+        }
+    }
+    if found.expired > 0 {
+        let _ = writeln!(out, "  left out {} expired key(s)", found.expired);
+    }
+    for s in &found.skipped {
+        let _ = writeln!(out, "  left out {}", crate::term::safe(s));
+    }
+    if found.has_oauth_tokens {
+        let _ = writeln!(
+            out,
+            "  OAuth tokens were not copied (FDK keeps them in clear text): authorize again at /custom_configs"
+        );
+    }
+    out
+}
+
+/// Longest value shown per key by `store show`.
+const SHOWN_VALUE: usize = 100;
+
+/// The key-value store for `store show`: values shown (they are not secrets), long ones cut.
+fn render_keys(keys: &[store::KvRecord], now_ms: i64) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "\nKey-value store (client.db, $db):");
+    if keys.is_empty() {
+        let _ = writeln!(out, "  (no keys)");
+        return out;
+    }
+    let mut scope = "";
+    for k in keys {
+        if k.scope != scope {
+            scope = &k.scope;
+            let _ = writeln!(out, "  {}:", crate::term::safe(scope));
+        }
+        let expiry = match k.expires_at {
+            Some(t) => format!("  (expires in {} s)", ((t - now_ms) as f64 / 1000.0).ceil()),
+            None => String::new(),
+        };
+        let size = if k.value.chars().count() > SHOWN_VALUE {
+            format!("  ({} bytes)", k.value.len())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "    {} = {}{size}{expiry}",
+            crate::term::safe(&k.key),
+            crate::term::cut(&k.value, SHOWN_VALUE)
+        );
     }
     out
 }

@@ -41,7 +41,10 @@ pub struct Flags {
     pub request_timeout_ms: Option<u64>,
     pub no_rate_limit: bool,
     pub no_response_limit: bool,
+    pub no_db_limits: bool,
     pub refresh_margin_secs: u64,
+    /// `--node PATH`.
+    pub node: Option<PathBuf>,
 }
 
 /// Settings of one `fdk-emu run`.
@@ -55,8 +58,11 @@ pub struct Config {
     /// Host → base URL overrides (`--upstream`, `fdk-emu.json`, the demo provider's API).
     pub upstreams: Vec<(String, url::Url)>,
     pub request_timeout: Duration,
+    /// The production rate limits: 50 template requests and 50 key-value requests a minute.
     pub rate_limit: bool,
     pub response_limit: bool,
+    /// The key-value store's production limits on keys and values (length, size, nesting).
+    pub db_limits: bool,
     pub refresh_margin: Duration,
     /// How long a pending OAuth `state` stays valid: 10 minutes, or
     /// `FDK_EMU_OAUTH_STATE_TTL_SECS` (a knob for the tests of expired states, which cannot
@@ -65,6 +71,9 @@ pub struct Config {
     /// How long a request body may take to arrive: [`BODY_TIMEOUT`], or
     /// `FDK_EMU_BODY_TIMEOUT_MS` (a knob for the tests of stalled bodies).
     pub body_timeout: Duration,
+    /// The Node.js that runs `server/server.js`: `--node` (or `FDK_EMU_NODE`), else `node`
+    /// on `PATH` (looked up only for apps that have a `server.js`).
+    pub node: Option<PathBuf>,
 }
 
 impl Config {
@@ -107,9 +116,11 @@ impl Config {
             request_timeout: Duration::from_millis(request_timeout),
             rate_limit: !flags.no_rate_limit,
             response_limit: !flags.no_response_limit,
+            db_limits: !flags.no_db_limits,
             refresh_margin: Duration::from_secs(flags.refresh_margin_secs),
             oauth_state_ttl,
             body_timeout,
+            node: flags.node.clone(),
         })
     }
 
@@ -182,9 +193,11 @@ impl Config {
             request_timeout: Duration::from_secs(15),
             rate_limit: true,
             response_limit: true,
+            db_limits: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: OAUTH_STATE_TTL,
             body_timeout: BODY_TIMEOUT,
+            node: None,
         }
     }
 }

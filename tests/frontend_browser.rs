@@ -148,12 +148,19 @@ async fn the_simulator_runs_every_method_of_the_sdk() {
     assert!(ctx.contains(r#""location":"ticket_sidebar""#), "{ctx}");
     assert!(ctx.contains(r#""instanceId":"#), "{ctx}");
     let db = wait_text(c, "#db", |t| t != "…").await;
+    // The fixture has settings and is not installed: the db route is closed, as in FDK,
+    // and the rejection says where to finish the settings.
     assert!(
-        db.contains("this fdk-emu does not serve the db route"),
+        db.contains("Route not allowed") && db.contains("/custom_configs first"),
         "{db}"
     );
+    // The fixture declares no SMI function: the call is refused as the platform does, naming
+    // where functions are declared.
     let smi = wait_text(c, "#smi", |t| t != "…").await;
-    assert!(smi.contains("does not serve the smi route"), "{smi}");
+    assert!(
+        smi.contains("Requested function not found") && smi.contains("manifest.json"),
+        "{smi}"
+    );
     let legacy = wait_text(c, "#legacy", |t| t != "…").await;
     assert!(
         legacy.contains("client.request.get is no longer supported in Request API")

@@ -310,8 +310,11 @@ impl Lifecycle {
             request_timeout: Duration::from_secs(5),
             rate_limit: true,
             response_limit: true,
+            db_limits: true,
             refresh_margin: Duration::from_secs(60),
             oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
+            body_timeout: fdk_emu::config::BODY_TIMEOUT,
+            node: None,
         };
         let http = reqwest::Client::new();
         let manager = Arc::new(TokenManager::new(store.clone(), config, http));

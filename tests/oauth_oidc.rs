@@ -106,8 +106,11 @@ fn config_for(server: &common::Server) -> Config {
         request_timeout: Duration::from_secs(10),
         rate_limit: true,
         response_limit: true,
+        db_limits: true,
         refresh_margin: Duration::from_secs(1),
         oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
+        body_timeout: fdk_emu::config::BODY_TIMEOUT,
+        node: None,
     }
 }
 

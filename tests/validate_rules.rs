@@ -812,3 +812,133 @@ fn iparams_html_methods_may_live_in_config_assets() {
         "{d}"
     );
 }
+
+/// The serverless parts: what the files say (a function's timeout, a package required but
+/// not declared) and what Node finds when it loads server.js (exports, syntax).
+#[test]
+fn serverless_parts() {
+    let c = Checked::run("serverless-invalid");
+    c.at(
+        "error",
+        "smi-function-missing",
+        "manifest.json",
+        Some("\"missingFn\""),
+    )
+    .says("smi-function-missing", "it exports greet, slowFn")
+    .at("error", "function-timeout", "manifest.json", Some("7 }"))
+    .says("function-timeout", "5, 10, 15, 20")
+    .at(
+        "error",
+        "event-handler-missing",
+        "manifest.json",
+        Some("\"onTicketCreateHandler\""),
+    )
+    .at(
+        "warning",
+        "dependency-undeclared",
+        "server/server.js",
+        Some("left-pad');"),
+    );
+    // Declared (axios) and built-in (path) modules are fine, and a package that is not
+    // installed does not keep validate from reading the exports.
+    assert_eq!(c.count("dependency-undeclared"), 1);
+    assert_eq!(c.report["errors"], 3, "{}", pretty(&c.report));
+
+    Checked::run("serverless-syntax")
+        .at(
+            "error",
+            "server-syntax",
+            "server/server.js",
+            Some("}\n  }\n};"),
+        )
+        .says(
+            "server-syntax",
+            "SyntaxError: missing ) after argument list",
+        );
+
+    let (code, report) = validate_json("serverless", &[]);
+    assert_eq!(code, 0, "{}", pretty(&report));
+    assert_eq!(report["errors"], 0, "{}", pretty(&report));
+
+    // --config-only leaves server/ alone.
+    let (code, report) = validate_json("serverless-syntax", &["--config-only"]);
+    assert_eq!(code, 0, "{}", pretty(&report));
+}
+
+/// Functions or events declared without a server.js to run them.
+#[test]
+fn serverless_declarations_need_a_server_js() {
+    let (_tmp, app) = common::copy_app("serverless-invalid");
+    std::fs::remove_dir_all(app.join("server")).expect("rm server/");
+    let dir = app.to_string_lossy().into_owned();
+    let (code, out, _) = common::run_cli(&["validate", "--format", "json", "--app-dir", &dir]);
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&out).expect("json");
+    let d = diags(&report)
+        .into_iter()
+        .find(|d| d["rule"] == "server-js-missing")
+        .unwrap_or_else(|| panic!("no server-js-missing:\n{}", pretty(&report)));
+    let m = d["message"].as_str().unwrap_or_default();
+    assert!(
+        m.contains("SMI functions (greet, missingFn, slowFn)")
+            && m.contains("events (onTicketCreate)")
+            && m.contains("server/server.js"),
+        "{m}"
+    );
+    assert_eq!(
+        (d["file"].as_str(), d["line"].as_u64()),
+        (Some("manifest.json"), Some(6))
+    );
+}
+
+/// Without Node, validate says what it could not check and checks the rest; a Node of
+/// another major version than engines.node is a warning.
+#[test]
+fn serverless_checks_without_node_or_with_another_node() {
+    let dir = common::fixture_app("serverless-invalid")
+        .to_string_lossy()
+        .into_owned();
+    let out = std::process::Command::new(common::bin())
+        .args(["validate", "--format", "json", "--app-dir", &dir])
+        .env("NO_COLOR", "1")
+        .env("PATH", "/nonexistent")
+        .output()
+        .expect("run");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let missing = diags(&report)
+        .into_iter()
+        .find(|d| d["rule"] == "node-missing")
+        .unwrap_or_else(|| panic!("no node-missing:\n{}", pretty(&report)));
+    assert_eq!(missing["severity"], "warning");
+    assert_eq!(missing["file"], "server/server.js");
+    assert!(
+        missing["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("apt-get install nodejs npm") && m.contains("--node")),
+        "{missing}"
+    );
+    // The file checks still ran; the ones that need Node did not.
+    let rules: Vec<String> = diags(&report)
+        .iter()
+        .filter_map(|d| d["rule"].as_str().map(str::to_string))
+        .collect();
+    let has = |r: &str| rules.iter().any(|x| x == r);
+    assert!(
+        has("function-timeout") && has("dependency-undeclared"),
+        "{rules:?}"
+    );
+    assert!(!has("smi-function-missing"), "{rules:?}");
+
+    let (_tmp, app) = common::copy_app("serverless");
+    let manifest = app.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(&manifest, text.replace("\"18.20.8\"", "\"1.0.0\"")).expect("write");
+    let dir = app.to_string_lossy().into_owned();
+    let (code, out, _) = common::run_cli(&["validate", "--app-dir", &dir]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("warning[node-version]: manifest.json names Node 1.0.0 (engines.node)")
+            && out.contains("\"node\": \"1.0.0\""),
+        "{out}"
+    );
+}

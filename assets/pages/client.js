@@ -3,7 +3,8 @@
 // on Install it runs validate() when the page defines it, then stores what postConfigs()
 // returns, as FDK's installation page does. client.request.invokeTemplate is there too: a
 // settings page typically checks an API key before it lets the user install, passing the
-// typed values as `context` (nothing is stored yet).
+// typed values as `context` (nothing is stored yet); so is client.request.invoke, a function
+// of server/server.js (which sees isInstall: true until the settings are stored).
 (function () {
   'use strict';
   var stored = null;
@@ -91,9 +92,30 @@
       throw failed(502, 'fdk-emu could not be reached (is it still running?): ' + e);
     });
   }
+  // client.request.invoke(name, params): runs the function `name` of server/server.js (SMI)
+  // through /dprouter (MKP-ROUTE: smi). Resolves with {requestID, response}; rejects with
+  // {requestID, status, message, errorSource}, as the platform's client does.
+  function invoke(name, params) {
+    return fetch('/dprouter', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'MKP-ROUTE': 'smi' },
+      body: JSON.stringify({ action: 'invoke', methodName: name, methodParams: params || {} })
+    }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (body) {
+        if (r.ok && body && !body.errorSource) return body;
+        if (body && typeof body === 'object') throw body;
+        throw { status: r.status, message: 'fdk-emu answered HTTP ' + r.status, errorSource: 'PLATFORM' };
+      });
+    }, function (e) {
+      throw { status: 502, message: 'fdk-emu could not be reached (is it still running?): ' + e, errorSource: 'PLATFORM' };
+    });
+  }
+
   var client = {
     request: {
       invokeTemplate: invokeTemplate,
+      invoke: invoke,
       get: legacy('get'),
       post: legacy('post'),
       put: legacy('put'),

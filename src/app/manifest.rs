@@ -26,6 +26,33 @@ pub struct Location {
     pub pointer: String,
 }
 
+/// The values `functions.<name>.timeout` may take, in seconds (what real manifests use;
+/// FDK 9 refuses others: "/timeout must be equal to one of the allowed values").
+pub const SMI_TIMEOUTS: &[u64] = &[5, 10, 15, 20];
+
+/// An SMI function the front end may call (`functions`, the platform's allow-list).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Function {
+    pub name: String,
+    /// `timeout` in seconds, when it reads as a whole number (`10` or `"10"`, as the docs
+    /// write it); validation reports values of another shape.
+    pub timeout_secs: Option<u64>,
+    /// JSON pointer of the declaration, for diagnostics.
+    pub pointer: String,
+}
+
+/// An event subscription: `events.<name>.handler` of a product (2.x) or module (3.x).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Event {
+    /// The product or module that declares it (`common` for app set-up, external and
+    /// scheduled events in 3.x).
+    pub owner: String,
+    pub name: String,
+    /// The exported function of `server.js` that handles it; `None` when not a string.
+    pub handler: Option<String>,
+    pub pointer: String,
+}
+
 /// A product (2.x) or a module other than `common` (3.x).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Module {
@@ -43,6 +70,15 @@ pub struct Manifest {
     pub locations: Vec<Location>,
     /// Template names declared in the manifest, with the pointer of each declaration.
     pub declared_requests: IndexMap<String, String>,
+    /// SMI functions by name (first declaration wins).
+    pub functions: IndexMap<String, Function>,
+    /// Event subscriptions in file order.
+    pub events: Vec<Event>,
+    /// npm `dependencies` of `server.js`, name → version (entries whose version is not a
+    /// string are left to validation).
+    pub dependencies: IndexMap<String, String>,
+    /// `engines.node`, the Node version the app was built for.
+    pub engines_node: Option<String>,
 }
 
 impl Manifest {
@@ -69,8 +105,24 @@ impl Manifest {
             modules: Vec::new(),
             locations: Vec::new(),
             declared_requests: IndexMap::new(),
+            functions: IndexMap::new(),
+            events: Vec::new(),
+            dependencies: IndexMap::new(),
+            engines_node: None,
         };
         let Some(obj) = obj else { return m };
+        if let Some(deps) = obj.get("dependencies").and_then(Value::as_object) {
+            for (name, version) in deps {
+                if let Some(v) = version.as_str() {
+                    m.dependencies.insert(name.clone(), v.to_string());
+                }
+            }
+        }
+        m.engines_node = obj
+            .get("engines")
+            .and_then(|e| e.get("node"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let container = match generation {
             Generation::V2 => "product",
             Generation::V3 => "modules",
@@ -112,6 +164,35 @@ impl Manifest {
                 self.declared_requests
                     .entry(key.clone())
                     .or_insert_with(|| format!("{base}/requests/{}", escape(key)));
+            }
+        }
+        if let Some(fns) = body.get("functions").and_then(Value::as_object) {
+            for (key, decl) in fns {
+                let timeout_secs = decl.get("timeout").and_then(|t| match t {
+                    Value::Number(n) => n.as_u64(),
+                    Value::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                });
+                self.functions
+                    .entry(key.clone())
+                    .or_insert_with(|| Function {
+                        name: key.clone(),
+                        timeout_secs,
+                        pointer: format!("{base}/functions/{}", escape(key)),
+                    });
+            }
+        }
+        if let Some(events) = body.get("events").and_then(Value::as_object) {
+            for (key, decl) in events {
+                self.events.push(Event {
+                    owner: name.to_string(),
+                    name: key.clone(),
+                    handler: decl
+                        .get("handler")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    pointer: format!("{base}/events/{}", escape(key)),
+                });
             }
         }
     }

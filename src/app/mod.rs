@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 pub use iparams::{IparamField, IparamType, IparamsPage};
-pub use manifest::{Generation, Manifest};
+pub use manifest::{Event, Function, Generation, Manifest, SMI_TIMEOUTS};
 pub use oauth_config::{Integration, OAuthConfig, TokenType};
 pub use requests::RequestTemplate;
 pub use source::{ParseFailure, SourceFile};
@@ -27,6 +27,7 @@ pub const REQUESTS: &str = "config/requests.json";
 pub const OAUTH_CONFIG: &str = "config/oauth_config.json";
 pub const IPARAMS_JSON: &str = "config/iparams.json";
 pub const IPARAMS_HTML: &str = "config/iparams.html";
+pub const SERVER_JS: &str = "server/server.js";
 
 /// The app folder cannot be read at all (exit code 2 of `validate`).
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,8 @@ pub struct App {
     pub oauth_file: Option<SourceFile>,
     pub iparams_file: Option<SourceFile>,
     pub has_iparams_html: bool,
+    /// Whether `server/server.js` exists: the app has serverless code, run by Node.
+    pub has_server_js: bool,
     pub manifest: Manifest,
     pub templates: IndexMap<String, RequestTemplate>,
     pub oauth: Option<OAuthConfig>,
@@ -89,6 +92,11 @@ impl App {
     /// The app's front-end folder.
     pub fn app_dir(&self) -> PathBuf {
         self.root.join("app")
+    }
+
+    /// The app's serverless folder (`server.js`, its modules, `node_modules`).
+    pub fn server_dir(&self) -> PathBuf {
+        self.root.join("server")
     }
 }
 
@@ -138,6 +146,7 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
     let oauth_file = read(OAUTH_CONFIG)?;
     let iparams_file = read(IPARAMS_JSON)?;
     let has_iparams_html = root.join(IPARAMS_HTML).is_file();
+    let has_server_js = root.join(SERVER_JS).is_file();
 
     let manifest = Manifest::from_value(manifest_file.as_ref().and_then(|f| f.value.as_ref()));
     let templates =
@@ -172,6 +181,7 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
             oauth_file,
             iparams_file,
             has_iparams_html,
+            has_server_js,
             manifest,
             templates,
             oauth,

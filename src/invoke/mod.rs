@@ -4,8 +4,8 @@
 //! The pieces: [`compile`] parses each template's strings once per app snapshot; [`target`]
 //! applies FDK's host rules and the `--upstream` overrides; [`send`] is FDK's retry rule
 //! around one attempt of [`crate::net`] (a keep-alive client per server worker, per-attempt
-//! timeout, redirects, the response size limit); [`error`] names every failure and its envelope status; [`rate`] is
-//! the production rate limit; [`mask`] hides secrets in what is printed. What
+//! timeout, redirects, the response size limit); [`error`] names every failure and its envelope status; [`mask`]
+//! hides secrets in what is printed; the production rate limit is a [`RateLimiter`]. What
 //! the server knows and this module needs (stored iparams, system settings, OAuth tokens)
 //! comes through the [`Sources`] trait, so the module is tested without a store.
 //!
@@ -17,7 +17,6 @@ pub mod compile;
 pub mod envelope;
 pub mod error;
 pub mod mask;
-pub mod rate;
 pub mod request;
 pub mod send;
 pub mod shape;
@@ -33,14 +32,14 @@ use serde_json::{Map, Value};
 
 use crate::app::{App, TokenType};
 use crate::config::Config;
-use crate::logtext;
 use crate::net::{self, NetError, Prepared};
+use crate::rate::RateLimiter;
+use crate::term;
 use compile::{Cache, Compiled, OAuthUse};
 pub use envelope::{Envelope, ErrorSource};
 pub use error::{ALLOWED_CONTENT_TYPES, InvokeError};
 use error::{allowed_content_type, token_error};
 use mask::Masker;
-use rate::RateLimiter;
 pub use request::{BadRequest, InvokeRequest};
 pub use target::Upstreams;
 
@@ -51,6 +50,8 @@ pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
 /// API URL and for every message of [`InvokeError`] around a name of normal length.
 const LOGGED_URL_CHARS: usize = 1000;
 const LOGGED_MESSAGE_CHARS: usize = 1000;
+/// The production rate limit: template requests a minute per app (and account).
+pub const REQUESTS_PER_MINUTE: usize = 50;
 
 /// Stored installation parameters: every value (secure ones decrypted) and which are secure.
 #[derive(Debug, Clone, Default)]
@@ -120,14 +121,14 @@ pub struct Outcome {
 impl Outcome {
     /// The terminal line: template, method, URL (masked), status, attempts, time. The
     /// template name, the URL and our error message quote what the caller sent, so each goes
-    /// through [`crate::logtext`]: one call is one line, whatever its name holds.
+    /// through [`crate::term`]: one call is one line, whatever its name holds.
     pub fn log_line(&self, template: &str) -> String {
         use std::fmt::Write;
         let e = &self.envelope;
         let mut line = String::with_capacity(160);
-        let _ = write!(line, "invokeTemplate {}", logtext::escape(template));
+        let _ = write!(line, "invokeTemplate {}", term::short(template));
         if let (Some(m), Some(u)) = (&self.method, &self.url) {
-            let _ = write!(line, " {m} {}", logtext::escape_capped(u, LOGGED_URL_CHARS));
+            let _ = write!(line, " {m} {}", term::cut(u, LOGGED_URL_CHARS));
         }
         let _ = write!(
             line,
@@ -147,7 +148,7 @@ impl Outcome {
                 let _ = write!(
                     line,
                     " {who}: {}",
-                    logtext::escape_capped(&e.response, LOGGED_MESSAGE_CHARS)
+                    term::cut(&e.response, LOGGED_MESSAGE_CHARS)
                 );
             } else {
                 let _ = write!(line, " {who} error from the API");
@@ -185,7 +186,9 @@ impl Invoker {
     pub fn with_upstreams(config: &Config, upstreams: Upstreams) -> Invoker {
         let shared = InvokerShared {
             timeout: config.request_timeout,
-            rate: config.rate_limit.then(RateLimiter::default),
+            rate: config
+                .rate_limit
+                .then(|| RateLimiter::per_minute(REQUESTS_PER_MINUTE)),
             limit: config.response_limit.then_some(RESPONSE_LIMIT),
             upstreams,
             cache: Cache::default(),
@@ -311,7 +314,7 @@ impl Invoker {
         {
             return Err((
                 InvokeError::RateLimited {
-                    limit: rate::PER_MINUTE,
+                    limit: rate.limit(),
                     wait_s: wait.as_secs().max(1),
                 },
                 0,

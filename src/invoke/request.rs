@@ -93,8 +93,17 @@ impl InvokeRequest {
             Some(Value::String(s)) if !s.is_empty() => s,
             _ => return Err(BadRequest::NoTemplate),
         };
-        let mut data = match wire.data {
-            None => Map::new(),
+        let mut call = InvokeRequest::from_data(template, wire.data)?;
+        call.tokens = wire.tokens;
+        Ok(call)
+    }
+
+    /// A call of `template` with the options object as the client (`data`) or `server.js`
+    /// (the second argument of `$request.invokeTemplate`) passes it: `{context, body,
+    /// query}`.
+    pub fn from_data(template: String, data: Option<Value>) -> Result<InvokeRequest, BadRequest> {
+        let mut data = match data {
+            None | Some(Value::Null) => Map::new(),
             Some(Value::Object(m)) => m,
             Some(other) => return Err(BadRequest::Data(kind(&other))),
         };
@@ -117,7 +126,7 @@ impl InvokeRequest {
             context,
             body,
             query,
-            tokens: wire.tokens,
+            tokens: None,
         })
     }
 }

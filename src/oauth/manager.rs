@@ -19,8 +19,8 @@ use super::resolve::{self, ResolveError, Resolved};
 use super::state::StateStore;
 use crate::app::{App, TokenType};
 use crate::config::Config;
-use crate::logtext;
 use crate::store::{ClientAuthMethod, OAuthStatus, Store, Tokens};
+use crate::term;
 
 /// How much of a provider's error text a log line shows (it quotes the provider's answer).
 const LOGGED_ERROR_CHARS: usize = 500;
@@ -229,7 +229,7 @@ impl TokenManager {
                 tracing::warn!(
                     integration,
                     "using the current token until it expires: {}",
-                    logtext::escape_capped(&e.to_string(), LOGGED_ERROR_CHARS)
+                    term::cut(&e.to_string(), LOGGED_ERROR_CHARS)
                 );
                 Ok(old_token)
             }
@@ -388,7 +388,7 @@ impl TokenManager {
                 tracing::warn!(
                     integration,
                     "{}; the integration needs re-authorization",
-                    logtext::escape_capped(&reason, LOGGED_ERROR_CHARS)
+                    term::cut(&reason, LOGGED_ERROR_CHARS)
                 );
                 status.needs_reauth = Some(reason);
                 if let Err(se) = self.store.save_grant(integration, None, &status).await {
@@ -400,7 +400,7 @@ impl TokenManager {
                 tracing::warn!(
                     integration,
                     "refresh failed, tokens kept: {}",
-                    logtext::escape_capped(&e.to_string(), LOGGED_ERROR_CHARS)
+                    term::cut(&e.to_string(), LOGGED_ERROR_CHARS)
                 );
                 Err(RefreshError::Endpoint(e))
             }

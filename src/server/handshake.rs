@@ -243,7 +243,7 @@ async fn auth_callback(
             tracing::warn!(
                 integration = %pending.integration,
                 "code exchange failed: {}",
-                crate::logtext::escape_capped(&e.to_string(), 500)
+                crate::term::cut(&e.to_string(), 500)
             );
             let provider_error = match &e {
                 RefreshError::Endpoint(EndpointError::Provider {

@@ -30,6 +30,7 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
     if let Some(agents) = agent_integrations(&app, &store).await {
         panels.push(panel("agent_integrations", agents));
     }
+    panels.push(panel("data", json!({})));
     panels.push(panel("simulator", simulator_panel(&app).await));
     let page = render::render(
         "home",

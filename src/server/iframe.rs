@@ -9,7 +9,7 @@
 //! loads Freshworks' client instead), in the home page's simulator, or on its own.
 
 use std::path::{Component, Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,8 +18,9 @@ use serde_json::{Map, Value, json};
 use super::Shared;
 use super::live::RELOAD_HOOK;
 use super::render;
-use super::sources::ServerSources;
-use crate::app::App;
+use crate::app::{App, Generation};
+use crate::invoke::Sources;
+use crate::sources::StoreSources;
 use crate::store::Store;
 
 /// The client script, embedded in the binary.
@@ -118,8 +119,8 @@ async fn api(
     tokens: web::Data<crate::oauth::TokenManager>,
 ) -> HttpResponse {
     let app = shared.app();
-    let sources = ServerSources::new(&store, &tokens);
-    let descriptor = sources.descriptor(&app).await;
+    let sources = StoreSources::new(&store, &tokens);
+    let descriptor = descriptor(&sources, &app).await;
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .json(descriptor)
@@ -263,6 +264,85 @@ pub fn servable(real_root: &Path, real: &Path) -> bool {
         rel.components()
             .all(|c| matches!(c, Component::Normal(p) if !is_hidden(p)))
     })
+}
+
+/// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
+async fn descriptor(sources: &StoreSources<'_>, app: &Arc<App>) -> Value {
+    let iparams = sources.iparams().await.unwrap_or_default();
+    // Secure by the store's flag or by the app's current iparams.json.
+    let by_app = app.iparams.secure_names();
+    let configs: Map<String, Value> = iparams
+        .values
+        .iter()
+        .filter(|(k, _)| {
+            !iparams.secure.contains(k) && !by_app.contains(k) && k.as_str() != "__meta"
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let current_host = sources.current_host().await;
+    let is_install = sources.is_install(app).await;
+    let mut list = Vec::new();
+    let mut all_authorized = true;
+    for i in app.oauth.iter().flat_map(|o| o.integrations.values()) {
+        let agent = i.is_agent();
+        let ok = if agent {
+            false
+        } else {
+            sources
+                .store()
+                .is_authorized(&i.name)
+                .await
+                .unwrap_or(false)
+        };
+        if !agent && !ok {
+            all_authorized = false;
+        }
+        list.push(json!({
+            "name": i.name,
+            "type": if agent { "agent" } else { "account" },
+            "isAuthorized": ok,
+        }));
+    }
+    let modules: Vec<&str> = app
+        .manifest
+        .modules
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    let host_field = |k: &str| {
+        current_host
+            .as_ref()
+            .and_then(|h| h.get(k))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let mut d = json!({
+        "configs": configs,
+        "displayName": app.name,
+        "features": [],
+        "actions": false,
+        "platform": app.manifest.platform_version,
+        "isInstall": is_install,
+        "oauth_configs_list": list,
+        "isAuthorized": all_authorized,
+        "v2": [],
+    });
+    match app.manifest.generation {
+        Generation::V2 => {
+            d["product"] = json!(modules.first());
+            d["products"] = json!(modules);
+            d["omni"] = json!(modules.len() > 1);
+        }
+        Generation::V3 => {
+            d["modules"] = json!(modules);
+            d["omni"] = json!(false);
+            d["subscribed_modules"] = host_field("subscribed_modules");
+            d["endpoint_urls"] = host_field("endpoint_urls");
+            d["product_types"] = host_field("product_types");
+            d["currentHost"] = current_host.clone().unwrap_or(Value::Null);
+        }
+    }
+    d
 }
 
 #[cfg(test)]

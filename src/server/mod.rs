@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod cors;
+pub mod dbview;
 pub mod demo;
 pub mod dprouter;
 pub mod guard;
@@ -16,7 +17,6 @@ pub mod origin;
 pub mod pages;
 pub mod render;
 pub mod simulator;
-pub mod sources;
 pub mod state;
 pub mod status;
 
@@ -28,6 +28,10 @@ use actix_web::{App as ActixApp, HttpServer, web};
 pub use state::Shared;
 
 use crate::config::Config;
+use crate::invoke::Invoker;
+use crate::kv::Kv;
+use crate::oauth::TokenManager;
+use crate::serverless::Runtime;
 use crate::store::Store;
 
 /// Why the server could not start.
@@ -55,6 +59,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     handshake::configure(cfg);
     status::configure(cfg);
     live::configure(cfg);
+    // Before pages: `/_fdk-emu/db` must not be taken for the static file `/_fdk-emu/{file}`.
+    dbview::configure(cfg);
     // iframe before pages: both serve under /_fdk-emu/, and the app client script
     // (/_fdk-emu/client.js) must not be shadowed by the setup pages' /_fdk-emu/{file}.
     iframe::configure(cfg);
@@ -82,36 +88,50 @@ pub fn bind(config: &Config) -> Result<TcpListener, ServeError> {
     })
 }
 
+/// What the server's handlers use besides [`Shared`], built by the composition root
+/// because the Node worker uses the same ones.
+pub struct Services {
+    pub store: Store,
+    /// The token lifecycle: one refresh per integration for browser and `server.js` alike.
+    pub tokens: Arc<TokenManager>,
+    /// `invokeTemplate`: each server worker thread gets its own client from it, sharing the
+    /// rate limit and the compiled templates with the Node worker's.
+    pub invoker: Invoker,
+    /// The key-value store of `client.db` and `$db`, with its rate limit.
+    pub kv: Arc<Kv>,
+    /// `server/server.js` in Node (SMI).
+    pub serverless: Runtime,
+}
+
 /// Serves until Ctrl-C. `on_ready` runs once the listener serves, so whatever it prints (the
 /// banner) is a promise that it does.
 pub async fn serve(
     shared: Arc<Shared>,
-    store: Store,
+    services: Services,
     listener: TcpListener,
     on_ready: impl FnOnce(),
 ) -> Result<(), ServeError> {
     let data = web::Data::from(shared.clone());
-    // The OAuth client (token endpoints): it pools connections to the providers. Templates go
-    // out through the per-worker clients of the invoker below.
-    let http = crate::net::token_client().map_err(std::io::Error::other)?;
-    let tokens = web::Data::new(crate::oauth::TokenManager::new(
-        store.clone(),
-        shared.config.clone(),
-        http,
-    ));
+    let tokens = web::Data::from(services.tokens);
     let demo = shared
         .config
         .demo_provider
         .then(|| web::Data::new(demo::DemoProvider::new(&shared.config)));
-    let store = web::Data::new(store);
-    let invoker = crate::invoke::Invoker::new(&shared.config);
+    // One key-value store for the server and the Node worker, so that every way in shares
+    // its rate limit.
+    let kv = web::Data::from(services.kv);
+    let store = web::Data::new(services.store);
+    let invoker = services.invoker;
+    let serverless = web::Data::new(services.serverless);
     // The factory runs once on each worker thread.
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(data.clone())
             .app_data(store.clone())
             .app_data(tokens.clone())
+            .app_data(kv.clone())
             .app_data(web::Data::new(invoker.for_worker()))
+            .app_data(serverless.clone())
             .configure(routes)
             .configure(|cfg| {
                 if let Some(demo) = &demo {

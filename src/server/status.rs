@@ -1,5 +1,5 @@
-//! `GET /api/status`: the app, its validation state and (later) setup and OAuth state, as
-//! JSON. Never a secret.
+//! `GET /api/status`: the app, its validation state, setup and OAuth state and the Node
+//! worker's, as JSON. Never a secret.
 
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
@@ -16,6 +16,7 @@ async fn status(
     shared: web::Data<Shared>,
     store: web::Data<Store>,
     tokens: web::Data<crate::oauth::TokenManager>,
+    serverless: Option<web::Data<crate::serverless::Runtime>>,
 ) -> HttpResponse {
     let app = shared.app();
     // Per OAuth integration: authorized, expiry, last refresh, needs re-authorization.
@@ -33,6 +34,9 @@ async fn status(
         "serving": if shared.is_stale() { "last good snapshot (the files on disk have errors)" } else { "current files" },
         "setup": setup,
         "integrations": integrations,
+        // The Node worker of server/server.js: running (with its exports), starting, or down
+        // and why.
+        "serverless": serverless.map(|s| s.status()),
         "validation": {
             "valid": !report.has_errors(),
             "errors": report.errors().count(),

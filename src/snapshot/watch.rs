@@ -1,5 +1,7 @@
-//! Hot reload: watch `manifest.json`, `config/` and `app/`, reload and revalidate on change,
-//! swap the new snapshot in only when it has no errors, and tell live-reload clients.
+//! Hot reload: watch `manifest.json`, `config/`, `app/` and `server/`, reload and revalidate
+//! on change, swap the new snapshot in only when it has no errors, and tell whoever
+//! subscribed (live-reload clients, the Node worker, which starts again on a change under
+//! `server/`).
 //!
 //! notify's raw events come in bursts (an editor's save is often write + rename + chmod), so
 //! they are debounced for a short window before one reload runs. Loading and validating read
@@ -13,7 +15,7 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, NoCache, new_debouncer_opt};
 
 use super::{Change, Snapshot};
-use crate::logtext;
+use crate::term;
 
 /// Long enough to fold one save's burst of events into one reload, short enough that the
 /// new snapshot serves well under 300 ms after the change.
@@ -52,20 +54,24 @@ pub fn spawn(snapshot: Arc<Snapshot>) {
         Err(e) => {
             say(&format!(
                 "warning: cannot watch {} for changes ({e}); restart fdk-emu after editing files\n",
-                logtext::escape(&root.display().to_string())
+                term::short(&root.display().to_string())
             ));
             return;
         }
     };
-    // The app folder itself non-recursively (manifest.json, and config/ or app/ appearing),
-    // config/, app/ and fdk-emu/ (the simulator's mock data) recursively. Not the whole tree:
-    // .fdk/ (our database) and node_modules/ change constantly and are no concern of the app.
+    // The app folder itself non-recursively (manifest.json, and config/, app/, fdk-emu/ or
+    // server/ appearing), config/, app/ and fdk-emu/ (the simulator's mock data)
+    // recursively, server/ folder by folder. Not the whole tree: .fdk/ (our database) and
+    // node_modules/ change constantly and are no concern of the app's configuration or code.
     let _ = debouncer.watch(&root, RecursiveMode::NonRecursive);
     for sub in WATCHED {
         let dir = root.join(sub);
         if dir.is_dir() {
             let _ = debouncer.watch(&dir, RecursiveMode::Recursive);
         }
+    }
+    for dir in server_dirs(&root) {
+        let _ = debouncer.watch(&dir, RecursiveMode::NonRecursive);
     }
     tokio::spawn(async move {
         let _keep_alive = &mut debouncer;
@@ -88,6 +94,15 @@ pub fn spawn(snapshot: Arc<Snapshot>) {
             for sub in WATCHED {
                 if changed.iter().any(|c| c == sub) {
                     let _ = debouncer.watch(root.join(sub), RecursiveMode::Recursive);
+                }
+            }
+            // A folder created under server/ gets its watch (watching one twice is harmless).
+            if changed
+                .iter()
+                .any(|c| c == "server" || c.starts_with("server/"))
+            {
+                for dir in server_dirs(&root) {
+                    let _ = debouncer.watch(&dir, RecursiveMode::NonRecursive);
                 }
             }
             reload(&snapshot, &changed).await;
@@ -115,7 +130,10 @@ fn relevant(root: &Path, path: &Path) -> Option<String> {
     {
         return None;
     }
+    let in_node_modules = rel == "server/node_modules" || rel.starts_with("server/node_modules/");
     let keep = rel == "manifest.json"
+        || rel == "server"
+        || (rel.starts_with("server/") && !in_node_modules)
         || WATCHED
             .iter()
             .any(|w| rel == *w || rel.strip_prefix(w).is_some_and(|r| r.starts_with('/')));
@@ -147,6 +165,31 @@ fn inside(homes: &[PathBuf], path: &Path) -> bool {
     }
 }
 
+/// `server/` and the folders under it, except `node_modules` (npm writes thousands of files
+/// there, and the app's code is not in it). Links are not followed: a link to a folder out
+/// of the app must not make fdk-emu watch (or report) files that are not the app's.
+fn server_dirs(root: &Path) -> Vec<PathBuf> {
+    let server = root.join("server");
+    let is_real_dir = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    if !is_real_dir(&server) {
+        return Vec::new();
+    }
+    let mut out = vec![server];
+    let mut i = 0;
+    while i < out.len() && out.len() < 1000 {
+        if let Ok(entries) = std::fs::read_dir(&out[i]) {
+            for entry in entries.flatten() {
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                if is_dir && entry.file_name() != "node_modules" {
+                    out.push(entry.path());
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Loads and validates the app again, offers the result to the snapshot and announces the
 /// changed files.
 pub async fn reload(snapshot: &Arc<Snapshot>, changed: &[String]) {
@@ -159,7 +202,7 @@ pub async fn reload(snapshot: &Arc<Snapshot>, changed: &[String]) {
         Ok(Err(e)) => {
             say(&format!(
                 "reload failed: {}; still serving the previous version\n",
-                logtext::escape_capped(&e.to_string(), 1000)
+                term::cut(&e.to_string(), 1000)
             ));
             return;
         }
@@ -181,7 +224,7 @@ pub async fn reload(snapshot: &Arc<Snapshot>, changed: &[String]) {
     let shown: Vec<_> = changed
         .iter()
         .take(SHOWN_FILES)
-        .map(|f| logtext::escape(f))
+        .map(|f| term::short(f))
         .collect();
     let mut what = shown.join(", ");
     if changed.len() > SHOWN_FILES {
@@ -219,8 +262,7 @@ fn say(text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::relevant;
-    use std::path::Path;
+    use super::*;
 
     #[test]
     fn the_app_files_and_the_mock_data_are_relevant_and_nothing_else() {
@@ -237,9 +279,47 @@ mod tests {
             ("/a/fdk-emulator/x", None),
             ("/a/.fdk/localstore.sqlite", None),
             ("/a/app/.index.html.swp", None),
-            ("/a/server/server.js", None),
+            ("/a/server/server.js", Some("server/server.js")),
         ] {
             assert_eq!(relevant(root, Path::new(path)).as_deref(), want, "{path}");
         }
+    }
+
+    #[test]
+    fn server_code_is_relevant_and_its_packages_are_not() {
+        let root = Path::new("/app");
+        let rel = |p: &str| relevant(root, &root.join(p));
+        assert_eq!(rel("server/server.js").as_deref(), Some("server/server.js"));
+        assert_eq!(
+            rel("server/lib/util.js").as_deref(),
+            Some("server/lib/util.js")
+        );
+        assert_eq!(rel("server").as_deref(), Some("server"));
+        assert_eq!(rel("server/node_modules"), None);
+        assert_eq!(rel("server/node_modules/axios/index.js"), None);
+        assert_eq!(rel("server/.server.js.swp"), None);
+        assert_eq!(rel(".fdk/localstore.sqlite"), None);
+    }
+
+    #[test]
+    fn server_folders_skip_packages_and_links() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tmp.path().join("app");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(root.join("server/lib/deep")).expect("mkdir");
+        std::fs::create_dir_all(root.join("server/node_modules/pkg")).expect("mkdir");
+        std::fs::create_dir_all(outside.join("secret")).expect("mkdir");
+        std::os::unix::fs::symlink(&outside, root.join("server/linked")).expect("symlink");
+        let mut dirs: Vec<String> = server_dirs(&root)
+            .iter()
+            .map(|d| {
+                d.strip_prefix(&root)
+                    .expect("under root")
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        dirs.sort();
+        assert_eq!(dirs, vec!["server", "server/lib", "server/lib/deep"]);
     }
 }

@@ -1,15 +1,16 @@
 //! The local store: one SQLite file (`<app>/.fdk/localstore.sqlite` by default) holding system
 //! settings, installation parameters, OAuth client credentials and oauth_iparams, tokens and
-//! OAuth status.
+//! OAuth status, and the key-value store of `client.db` and `$db`.
 //!
 //! [`Store`] is a handle to the thread that owns the connection (`worker`); the typed reads
 //! and writes are split by what they hold: `settings`, `iparams`, `oauth` (client
-//! credentials, oauth_iparams, tokens, status), `summary`, `reset`, and [`reads`], the cached
-//! reading of invokeTemplate.
+//! credentials, oauth_iparams, tokens, status), `kv` (the key-value rows), `summary`,
+//! `reset`, and [`reads`], the cached reading of invokeTemplate.
 
 pub mod crypto;
 mod error;
 mod iparams;
+mod kv;
 mod oauth;
 pub mod reads;
 mod reset;
@@ -21,6 +22,7 @@ mod worker;
 
 pub use crypto::Cipher;
 pub use error::StoreError;
+pub use kv::{KvFetch, KvRecord, KvWrite};
 pub use reads::Reads;
 pub use summary::{IntegrationSummary, MASK, Summary};
 pub use types::{ClientAuthMethod, Credentials, OAuthStatus, ResetScope, Tokens};
@@ -38,6 +40,14 @@ fn oauth_iparams_aad(integration: &str) -> String {
 }
 fn tokens_aad(integration: &str) -> String {
     format!("tokens:{integration}")
+}
+
+/// Unix milliseconds now (the key-value store's times, as FDK keeps them).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Unix seconds now.

@@ -24,6 +24,9 @@ pub const RECHECK: Duration = Duration::from_millis(200);
 /// settings, as one consistent reading.
 #[derive(Debug, Default)]
 pub struct Reads {
+    /// Whether the installation page was saved (even with no values): the `db` route of
+    /// `/dprouter` is closed until then on an app with settings, as in FDK.
+    pub installed: bool,
     pub iparams: Map<String, Value>,
     pub secure: Vec<String>,
     pub system_settings: Option<Value>,
@@ -96,8 +99,11 @@ impl Store {
 impl Db {
     /// Iparams, their secure names and the system settings in one job of the store thread.
     fn reads(&mut self) -> Result<Reads, StoreError> {
-        let (iparams, secure) = self.iparams_and_secure()?.unwrap_or_default();
+        let saved = self.iparams_and_secure()?;
+        let installed = saved.is_some();
+        let (iparams, secure) = saved.unwrap_or_default();
         Ok(Reads {
+            installed,
             iparams,
             secure,
             system_settings: self.system_settings()?,

@@ -13,6 +13,7 @@ impl Store {
                     ResetScope::OAuth => {
                         &["credentials", "oauth_iparams", "tokens", "oauth_status"]
                     }
+                    ResetScope::Db => &["kv"],
                     ResetScope::All => &[
                         "iparams",
                         "iparams_saved",
@@ -21,6 +22,7 @@ impl Store {
                         "tokens",
                         "oauth_status",
                         "system_settings",
+                        "kv",
                     ],
                 };
                 for t in tables {

@@ -7,7 +7,7 @@
 use rusqlite::Transaction;
 
 /// Migration `n` (1-based) takes the schema from version `n-1` to `n`.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the first layout.
     r#"
     -- Non-secret bookkeeping, including `key_check`: a value sealed with the key so that a
@@ -69,6 +69,27 @@ const MIGRATIONS: &[&str] = &[
         auth_method     TEXT CHECK (auth_method IN ('body', 'basic')),
         last_refresh_at INTEGER
     ) STRICT;
+    "#,
+    // 2: the key-value store of `client.db` and `$db`.
+    r#"
+    -- One row per key of a scope (the product whose modules share keys in production).
+    -- `value` is the JSON object the app stored; the times are Unix milliseconds, and
+    -- `expires_at` is NULL for a key without a TTL. Values are not secret: they are shown by
+    -- `store show` and the data viewer.
+    CREATE TABLE kv (
+        scope      TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        PRIMARY KEY (scope, key)
+    ) STRICT, WITHOUT ROWID;
+
+    -- A miss in one scope looks for the key in the others, to say where it is.
+    CREATE INDEX kv_by_key ON kv (key);
+    -- Expired keys are swept by the next write.
+    CREATE INDEX kv_expiring ON kv (expires_at) WHERE expires_at IS NOT NULL;
     "#,
 ];
 

@@ -528,3 +528,135 @@ async fn a_replaced_store_refuses_writes() {
         "{err}"
     );
 }
+
+/// The key-value rows: expiry hides a key from every read at once and the next write sweeps
+/// it; a miss names the other scopes that hold the key; a refused decision changes nothing.
+#[tokio::test]
+async fn kv_rows_expire_and_misses_say_where_the_key_is() {
+    let (_d, _p, s) = temp_store();
+    let put = |v: &str, expires_at: Option<i64>| {
+        let v = v.to_string();
+        move |_: Option<&KvRecord>| {
+            Ok::<_, ()>((
+                KvWrite::Put {
+                    value: v,
+                    expires_at,
+                },
+                (),
+            ))
+        }
+    };
+    let t0 = 1_000_000;
+    s.kv_modify("freshdesk", "k", t0, put(r#"{"a":1}"#, Some(t0 + 1000)))
+        .await
+        .expect("store")
+        .expect("decide");
+    s.kv_modify("freshservice", "other", t0, put(r#"{"b":1}"#, None))
+        .await
+        .expect("store")
+        .expect("decide");
+    match s.kv_fetch("freshdesk", "k", t0 + 999).await.expect("fetch") {
+        KvFetch::Found(r) => {
+            assert_eq!(r.value, r#"{"a":1}"#);
+            assert_eq!((r.created_at, r.expires_at), (t0, Some(t0 + 1000)));
+        }
+        other => panic!("{other:?}"),
+    }
+    // At the deadline the key is gone for every read, before any write swept it.
+    assert_eq!(
+        s.kv_fetch("freshdesk", "k", t0 + 1000)
+            .await
+            .expect("fetch"),
+        KvFetch::Missing { elsewhere: vec![] }
+    );
+    assert_eq!(s.kv_list(t0 + 1000).await.expect("list").len(), 1);
+    let seen = s
+        .kv_modify("freshdesk", "k", t0 + 1000, |cur| {
+            Ok::<_, ()>((KvWrite::Keep, cur.is_some()))
+        })
+        .await
+        .expect("store")
+        .expect("decide");
+    assert!(!seen, "an expired key is not seen by a write either");
+    // The write swept it from the file.
+    assert_eq!(s.kv_list(0).await.expect("list").len(), 1);
+
+    assert_eq!(
+        s.kv_fetch("freshdesk", "other", t0).await.expect("fetch"),
+        KvFetch::Missing {
+            elsewhere: vec!["freshservice".into()]
+        }
+    );
+    let refused = s
+        .kv_modify("freshservice", "other", t0, |_| {
+            Err::<(KvWrite, ()), _>("no")
+        })
+        .await
+        .expect("store");
+    assert_eq!(refused, Err("no"));
+    let Ok(KvFetch::Found(r)) = s.kv_fetch("freshservice", "other", t0).await else {
+        panic!("the key is still there");
+    };
+    assert_eq!(r.value, r#"{"b":1}"#);
+    assert!(
+        s.kv_delete("freshservice", "other", t0)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !s.kv_delete("freshservice", "other", t0)
+            .await
+            .expect("delete")
+    );
+}
+
+#[tokio::test]
+async fn reset_db_clears_the_keys_only() {
+    let (_d, _p, s) = temp_store();
+    s.set_iparams(obj(json!({"x": 1})), &[]).await.expect("w");
+    let n = s
+        .kv_import(vec![KvRecord {
+            scope: "freshdesk".into(),
+            key: "k".into(),
+            value: "{\"a\":1}".into(),
+            created_at: 1,
+            updated_at: 2,
+            expires_at: None,
+        }])
+        .await
+        .expect("import");
+    assert_eq!(n, 1);
+    s.reset(ResetScope::Db).await.expect("reset");
+    assert!(s.kv_list(0).await.expect("list").is_empty());
+    assert!(s.iparams().await.expect("r").is_some());
+}
+
+/// A store written by an fdk-emu without the key-value table (schema 1) opens, gains the
+/// table and keeps what it held.
+#[tokio::test]
+async fn a_schema_1_store_is_migrated_and_keeps_its_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.sqlite");
+    {
+        let mut c = Connection::open(&path).expect("open");
+        let tx = c.transaction().expect("tx");
+        tx.execute_batch(schema::MIGRATIONS[0]).expect("schema 1");
+        tx.pragma_update(None, "user_version", 1).expect("version");
+        tx.execute(
+            "INSERT INTO system_settings (id, value, saved_at) VALUES (1, '{\"m\":1}', 0)",
+            [],
+        )
+        .expect("row");
+        tx.commit().expect("commit");
+    }
+    let s = Store::open_with_key(&path, KEY).expect("open");
+    assert_eq!(
+        s.system_settings().await.expect("read"),
+        Some(json!({"m": 1}))
+    );
+    assert!(s.kv_list(0).await.expect("the kv table exists").is_empty());
+    assert_eq!(
+        s.summary().await.expect("summary").schema_version,
+        schema::CURRENT
+    );
+}

@@ -95,6 +95,8 @@ pub enum ResetScope {
     Iparams,
     /// Client credentials, oauth_iparams, tokens and OAuth status of every integration.
     OAuth,
+    /// The key-value store (`client.db`, `$db`).
+    Db,
     /// Everything, system settings included.
     All,
 }

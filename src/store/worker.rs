@@ -297,6 +297,18 @@ impl Db {
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
+        let out = self.write_data(f)?;
+        self.generation.fetch_add(1, Ordering::Release);
+        Ok(out)
+    }
+
+    /// [`Db::write`] for rows that are not part of the cached [`reads`] (the key-value
+    /// store): the cache of iparams and system settings stays valid, so a burst of
+    /// `client.db` writes does not make every `invokeTemplate` read them again.
+    pub(super) fn write_data<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
         self.ensure_file()?;
         let path = self.path.clone();
         let err = |e| StoreError::sqlite(&path, e);
@@ -306,7 +318,6 @@ impl Db {
             .map_err(err)?;
         let out = f(&tx).map_err(err)?;
         tx.commit().map_err(err)?;
-        self.generation.fetch_add(1, Ordering::Release);
         Ok(out)
     }
 

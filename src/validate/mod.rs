@@ -20,6 +20,7 @@ pub mod position;
 pub mod render;
 mod requests;
 pub mod schema;
+pub mod serverless;
 
 use std::collections::HashSet;
 
@@ -111,6 +112,16 @@ pub const RULES: &[(&str, Severity)] = &[
     ("iparam-events", Severity::Error),
     ("iparam-modules", Severity::Warning),
     ("iparam-secure-name", Severity::Warning),
+    ("function-timeout", Severity::Error),
+    ("server-js-missing", Severity::Error),
+    ("dependency-undeclared", Severity::Warning),
+    ("node-missing", Severity::Warning),
+    ("node-version", Severity::Warning),
+    ("server-syntax", Severity::Error),
+    ("server-load", Severity::Error),
+    ("server-unchecked", Severity::Warning),
+    ("smi-function-missing", Severity::Error),
+    ("event-handler-missing", Severity::Error),
 ];
 
 /// State shared by the rules of one validation run: the app, a position index per file
@@ -143,6 +154,24 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .map(|(rel, _)| rel.as_str())
                 .collect(),
+            iparams_js: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// For checks of an app already loaded and served (the Node worker's findings at run
+    /// time): every file parsed, or the snapshot would not be served.
+    pub(crate) fn for_app(app: &'a App) -> Ctx<'a> {
+        let indexes = app
+            .files()
+            .filter(|f| f.value.is_some())
+            .map(|f| (f.rel_path.as_str(), FileIndex::new(&f.text)))
+            .collect();
+        Ctx {
+            app,
+            opts: Options::default(),
+            report: Report::default(),
+            indexes,
+            broken: HashSet::new(),
             iparams_js: std::cell::OnceCell::new(),
         }
     }
@@ -277,6 +306,7 @@ pub fn validate(loaded: &Loaded, opts: &Options) -> Report {
     oauth::check(&mut ctx);
     iparams::check(&mut ctx);
     expressions::check(&mut ctx);
+    serverless::check(&mut ctx);
     let mut report = ctx.report;
     report.sort();
     report

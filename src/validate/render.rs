@@ -32,34 +32,7 @@ pub fn text(report: &Report, app: Option<&App>, color: bool) -> String {
     let st = Style { on: color };
     let mut out = String::new();
     for d in &report.diagnostics {
-        let (label, code) = match d.severity {
-            Severity::Error => ("error", "1;31"),
-            Severity::Warning => ("warning", "1;33"),
-        };
-        let _ = writeln!(
-            out,
-            "{}{} {}",
-            st.paint(code, label),
-            st.paint("1", &format!("[{}]:", d.rule)),
-            st.paint("1", &d.message)
-        );
-        let _ = writeln!(
-            out,
-            "  {} {}:{}:{}",
-            st.paint("34", "-->"),
-            d.file,
-            d.line,
-            d.column
-        );
-        if let Some(excerpt) = app.and_then(|a| excerpt(a, d)) {
-            out.push_str(&excerpt);
-        }
-        if let Some(p) = d.pointer.as_ref().filter(|p| !p.is_empty()) {
-            let _ = writeln!(out, "   {} at {}", st.paint("34", "="), p);
-        }
-        if let Some(h) = &d.hint {
-            let _ = writeln!(out, "   {} {}", st.paint("36", "= fix:"), h);
-        }
+        out.push_str(&diagnostic(d, app, color));
         out.push('\n');
     }
     let errors = report.errors().count();
@@ -88,10 +61,53 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// The offending line with a caret under the column.
+/// One problem: its headline, where it is, an excerpt of the file with a caret under the
+/// column, and the fix. Also how the Node worker shows an error of `server.js` at run time.
+pub fn diagnostic(d: &Diagnostic, app: Option<&App>, color: bool) -> String {
+    let st = Style { on: color };
+    let mut out = String::new();
+    let (label, code) = match d.severity {
+        Severity::Error => ("error", "1;31"),
+        Severity::Warning => ("warning", "1;33"),
+    };
+    let _ = writeln!(
+        out,
+        "{}{} {}",
+        st.paint(code, label),
+        st.paint("1", &format!("[{}]:", d.rule)),
+        st.paint("1", &d.message)
+    );
+    let _ = writeln!(
+        out,
+        "  {} {}:{}:{}",
+        st.paint("34", "-->"),
+        d.file,
+        d.line,
+        d.column
+    );
+    if let Some(excerpt) = app.and_then(|a| excerpt(a, d)) {
+        out.push_str(&excerpt);
+    }
+    if let Some(p) = d.pointer.as_ref().filter(|p| !p.is_empty()) {
+        let _ = writeln!(out, "   {} at {}", st.paint("34", "="), p);
+    }
+    if let Some(h) = &d.hint {
+        let _ = writeln!(out, "   {} {}", st.paint("36", "= fix:"), h);
+    }
+    out
+}
+
+/// The offending line with a caret under the column. Configuration files come from the
+/// snapshot; the code of `server/` (serverless diagnostics) is read from disk.
 fn excerpt(app: &App, d: &Diagnostic) -> Option<String> {
-    let file = app.file(&d.file)?;
-    let line = file.text.lines().nth(d.line.checked_sub(1)?)?;
+    let text = match app.file(&d.file) {
+        Some(file) => std::borrow::Cow::Borrowed(file.text.as_str()),
+        None if d.file.starts_with("server/") && !d.file.contains("..") => {
+            std::borrow::Cow::Owned(std::fs::read_to_string(app.root.join(&d.file)).ok()?)
+        }
+        None => return None,
+    };
+    let line = text.lines().nth(d.line.checked_sub(1)?)?;
     let line = hide_client_secrets(app, line.trim_end_matches('\r'));
     // Long minified lines would flood the terminal: show a window around the column.
     let chars: Vec<char> = line.chars().collect();

@@ -154,6 +154,32 @@ impl Server {
         }
     }
 
+    /// Waits for a line that satisfies `pred` among the lines after the first `seen` ones
+    /// (for "the next time this happens": `seen` is `drain().len()` before the action).
+    pub fn wait_for_line_after(
+        &mut self,
+        seen: usize,
+        pred: impl Fn(&str) -> bool,
+        within: Duration,
+    ) -> Option<String> {
+        let deadline = std::time::Instant::now() + within;
+        if let Some(l) = self.output.iter().skip(seen).find(|l| pred(l)) {
+            return Some(l.clone());
+        }
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.output.push(line.clone());
+                    if pred(&line) {
+                        return Some(line);
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// Output seen so far (drains what is pending without waiting).
     pub fn drain(&mut self) -> &[String] {
         while let Ok(l) = self.lines.try_recv() {

@@ -3,23 +3,35 @@
 //! mini-redis's `cmd/`:
 //!
 //! * [`proxy`]: `invokeTemplate`, always 200 with FDK's envelope;
-//! * [`oauth`]: `refresh` of an integration's tokens.
+//! * [`oauth`]: `refresh` of an integration's tokens;
+//! * [`db`]: the key-value store (`client.db`; closed until the app is installed);
+//! * [`smi`]: `invoke`, a function of `server/server.js` run by the Node worker.
+//!
+//! FDK allows `smi`, `proxy` and `oauth` also while the app is being installed (the
+//! installation page calls them before anything is stored).
 //!
 //! Any other route, or another method, gets FDK's 404 `{"message":"Route not allowed",
 //! "status":404}`. The body is read once here, with one limit and FDK's JSON error shape, so
 //! no route answers an oversized body with actix's plain-text 413.
 
+mod db;
 mod oauth;
 mod proxy;
+mod smi;
 
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpRequest, HttpResponse, web};
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::Shared;
 use super::body::{self, BodyError};
 use crate::invoke::Invoker;
+use crate::kv::Kv;
 use crate::oauth::TokenManager;
+use crate::serverless::Runtime;
 use crate::store::Store;
 
 /// Largest body accepted on `/dprouter`: the call's `body` travels in it.
@@ -34,17 +46,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub enum Route {
     Proxy,
     OAuth,
+    Db,
+    Smi,
 }
 
 impl Route {
     /// Every route this server answers, by FDK's name. The app client reads the list (through
     /// `/_fdk-emu/app/config.json`) to tell "not served yet" from FDK's "Route not allowed".
-    pub const ALL: [Route; 2] = [Route::Proxy, Route::OAuth];
+    pub const ALL: [Route; 4] = [Route::Proxy, Route::OAuth, Route::Db, Route::Smi];
 
     pub fn name(self) -> &'static str {
         match self {
             Route::Proxy => "proxy",
             Route::OAuth => "oauth",
+            Route::Db => "db",
+            Route::Smi => "smi",
         }
     }
 
@@ -61,22 +77,45 @@ impl Route {
     }
 }
 
-/// What every route may use; actix hands each handler its own clones of the `Data`.
+/// What every route may use: the server's shared state, taken from the app data as one
+/// extractor so that a new route's needs are one more field, not one more handler argument.
 struct Ctx {
     shared: web::Data<Shared>,
     store: web::Data<Store>,
     invoker: web::Data<Invoker>,
     tokens: web::Data<TokenManager>,
+    kv: web::Data<Kv>,
+    serverless: Option<web::Data<Runtime>>,
 }
 
-async fn dispatch(
-    req: HttpRequest,
-    payload: web::Payload,
-    shared: web::Data<Shared>,
-    store: web::Data<Store>,
-    invoker: web::Data<Invoker>,
-    tokens: web::Data<TokenManager>,
-) -> HttpResponse {
+impl FromRequest for Ctx {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Ctx, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        /// Registered by `server::serve` for every worker; missing only through a bug there.
+        fn data<T: 'static>(req: &HttpRequest) -> Result<web::Data<T>, actix_web::Error> {
+            req.app_data::<web::Data<T>>().cloned().ok_or_else(|| {
+                actix_web::error::ErrorInternalServerError(format!(
+                    "fdk-emu started without its {}",
+                    std::any::type_name::<T>()
+                ))
+            })
+        }
+        ready((|| {
+            Ok(Ctx {
+                shared: data(req)?,
+                store: data(req)?,
+                invoker: data(req)?,
+                tokens: data(req)?,
+                kv: data(req)?,
+                serverless: data(req).ok(),
+            })
+        })())
+    }
+}
+
+async fn dispatch(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResponse {
     let route = Route::of(&req);
     // Read even when the route is refused, so that the browser's keep-alive connection stays
     // usable: actix closes a connection whose request body was left unread. The body (and
@@ -96,15 +135,11 @@ async fn dispatch(
         Err(e @ BodyError::TimedOut(_)) => return error(408, e.to_string()),
         Err(e @ BodyError::Busy) => return error(503, e.to_string()),
     };
-    let ctx = Ctx {
-        shared,
-        store,
-        invoker,
-        tokens,
-    };
     match route {
         Some(Route::Proxy) => proxy::call(&ctx, &body).await,
         Some(Route::OAuth) => oauth::call(&ctx, &req, &body).await,
+        Some(Route::Db) => db::call(&ctx, &req, &body).await,
+        Some(Route::Smi) => smi::call(&ctx, &body).await,
         None => {
             HttpResponse::NotFound().json(json!({"message": "Route not allowed", "status": 404}))
         }

@@ -7,7 +7,7 @@ use actix_web::web::Bytes;
 
 use super::Ctx;
 use crate::invoke::InvokeRequest;
-use crate::server::sources::ServerSources;
+use crate::sources::StoreSources;
 
 pub(super) async fn call(ctx: &Ctx, body: &Bytes) -> HttpResponse {
     let call = match InvokeRequest::from_body(body) {
@@ -16,7 +16,7 @@ pub(super) async fn call(ctx: &Ctx, body: &Bytes) -> HttpResponse {
     };
     let app = ctx.shared.app();
     let template = call.template.clone();
-    let sources = ServerSources::new(&ctx.store, &ctx.tokens);
+    let sources = StoreSources::new(&ctx.store, &ctx.tokens);
     let outcome = ctx.invoker.invoke(&app, call, &sources).await;
     // One write per line: stderr is unbuffered, and eprintln! would write the line and its
     // newline separately on every call.

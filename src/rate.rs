@@ -1,21 +1,34 @@
-//! The production rate limit: 50 template requests a minute per app (and account). Enforced
-//! locally by default so an app that would be throttled in production is throttled here too.
+//! A sliding-window rate limiter for the platform's per-app limits: 50 template requests a
+//! minute (`invokeTemplate`) and 50 key-value requests a minute (`client.db`, `$db`). Each
+//! core holds its own, so the two limits count separately, as in production.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub const PER_MINUTE: usize = 50;
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// A sliding window of the instants of the last requests. A std mutex: the critical section
-/// is a few instructions and never awaits.
-#[derive(Debug, Default)]
+/// The instants of the last requests within a minute. A std mutex: the critical section is a
+/// few instructions and never awaits.
+#[derive(Debug)]
 pub struct RateLimiter {
+    per_minute: usize,
     sent: Mutex<VecDeque<Instant>>,
 }
 
 impl RateLimiter {
+    pub fn per_minute(per_minute: usize) -> RateLimiter {
+        RateLimiter {
+            per_minute,
+            sent: Mutex::new(VecDeque::with_capacity(per_minute)),
+        }
+    }
+
+    /// How many requests a minute this limiter lets through.
+    pub fn limit(&self) -> usize {
+        self.per_minute
+    }
+
     /// Takes a slot, or says how long until one frees up.
     pub fn acquire(&self) -> Result<(), Duration> {
         self.acquire_at(Instant::now())
@@ -29,7 +42,7 @@ impl RateLimiter {
         {
             sent.pop_front();
         }
-        if sent.len() >= PER_MINUTE {
+        if sent.len() >= self.per_minute {
             let oldest = sent.front().copied().unwrap_or(now);
             return Err(WINDOW.saturating_sub(now.duration_since(oldest)));
         }
@@ -44,9 +57,9 @@ mod tests {
 
     #[test]
     fn fifty_a_minute_then_a_slot_frees() {
-        let r = RateLimiter::default();
+        let r = RateLimiter::per_minute(50);
         let t0 = Instant::now();
-        for i in 0..PER_MINUTE {
+        for i in 0..50 {
             assert!(r.acquire_at(t0 + Duration::from_millis(i as u64)).is_ok());
         }
         let wait = r.acquire_at(t0 + Duration::from_secs(1));

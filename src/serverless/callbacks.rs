@@ -1,0 +1,170 @@
+//! What `server.js` asks fdk-emu to do while it runs: `$request.invokeTemplate` and `$db`
+//! (the `db` route's key-value store); `$schedule` is one more arm of [`Callbacks::handle`]
+//! once its core exists.
+//!
+//! Each is served by the same core the HTTP edge uses, with the same snapshot of the app,
+//! the same store and the same token lifecycle: a template called from `server.js` is
+//! rendered, sent, refreshed and limited exactly like one called from the browser (and the
+//! production rate limit is shared by both, as on the platform).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::terminal;
+use crate::invoke::{InvokeRequest, Invoker};
+use crate::kv::{Call, Kv, Scope};
+use crate::oauth::TokenManager;
+use crate::snapshot::Snapshot;
+use crate::sources::StoreSources;
+use crate::store::Store;
+
+/// The answer to one request of the worker: resolve the app's promise with `value`, or
+/// reject it with `value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub ok: bool,
+    pub value: Value,
+}
+
+impl Reply {
+    /// A refusal in the shape the platform's serverless APIs reject with.
+    fn reject(status: u16, message: String) -> Reply {
+        Reply {
+            ok: false,
+            value: json!({"status": status, "message": message, "errorSource": "APP"}),
+        }
+    }
+
+    /// What this build of fdk-emu cannot do yet.
+    fn not_yet(what: &str) -> Reply {
+        Reply {
+            ok: false,
+            value: json!({
+                "status": 501,
+                "message": format!("{what} is not available yet in this fdk-emu build; $request.invokeTemplate is"),
+                "errorSource": "PLATFORM",
+            }),
+        }
+    }
+}
+
+/// The requests the worker sends, by `op`.
+enum Op {
+    /// `$request.invokeTemplate(name, {context, body, query})`.
+    InvokeTemplate(Box<InvokeRequest>),
+    /// `$db.set/get/delete/update`: the body the `db` route takes (`{action, dbKey, …}`).
+    Db(Value),
+    /// `$schedule.create/fetch/update/delete/pause/resume`.
+    Schedule,
+    /// `generateTargetUrl()` for external events.
+    TargetUrl,
+}
+
+impl Op {
+    fn parse(op: &str, args: Value) -> Result<Op, String> {
+        match op {
+            "invokeTemplate" => {
+                let name = args
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                    .ok_or("$request.invokeTemplate(name, options): name must be the name of a template of config/requests.json")?
+                    .to_string();
+                let options = args.get("options").cloned();
+                InvokeRequest::from_data(name.clone(), options)
+                    .map(|call| Op::InvokeTemplate(Box::new(call)))
+                    .map_err(|e| {
+                        format!(
+                            "$request.invokeTemplate('{name}', options): the options are {{context, body, query}}; {e}"
+                        )
+                    })
+            }
+            "db" => Ok(Op::Db(args)),
+            "schedule" => Ok(Op::Schedule),
+            "generateTargetUrl" => Ok(Op::TargetUrl),
+            other => Err(format!(
+                "fdk-emu does not know the request `{other}` of its Node worker"
+            )),
+        }
+    }
+}
+
+/// Serves the worker's requests with the server's cores.
+pub struct Callbacks {
+    snapshot: Arc<Snapshot>,
+    store: Store,
+    tokens: Arc<TokenManager>,
+    invoker: Invoker,
+    kv: Arc<Kv>,
+}
+
+impl Callbacks {
+    /// `invoker` shares the rate limiter and compiled templates of the HTTP edge's, `kv` the
+    /// key-value store and its rate limit.
+    pub fn new(
+        snapshot: Arc<Snapshot>,
+        store: Store,
+        tokens: Arc<TokenManager>,
+        invoker: Invoker,
+        kv: Arc<Kv>,
+    ) -> Callbacks {
+        Callbacks {
+            snapshot,
+            store,
+            tokens,
+            invoker,
+            kv,
+        }
+    }
+
+    /// Answers one request of the worker, made during a call of `handler` (for the
+    /// terminal line).
+    pub async fn handle(&self, handler: Option<&str>, op: &str, args: Value) -> Reply {
+        match Op::parse(op, args) {
+            Ok(Op::InvokeTemplate(call)) => self.invoke_template(handler, *call).await,
+            Ok(Op::Db(body)) => self.db(body).await,
+            Ok(Op::Schedule) => Reply::not_yet("$schedule"),
+            Ok(Op::TargetUrl) => Reply::not_yet("generateTargetUrl"),
+            Err(message) => Reply::reject(400, message),
+        }
+    }
+
+    /// `$db`: the same call as the `db` route's, on the app's first product's keys (the worker
+    /// does not tell which product a call runs for). Resolves with what the route answers
+    /// (`{"Created":true}`, the value, …), rejects with the route's error body.
+    async fn db(&self, body: Value) -> Reply {
+        let app = self.snapshot.app();
+        let answer = match Scope::resolve(&app.manifest, None, None) {
+            Ok(scope) => match Call::from_json(body) {
+                Ok(call) => self.kv.call(&scope, call).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(answer) => Reply {
+                ok: true,
+                value: serde_json::from_str(&answer.body_text()).unwrap_or(Value::Null),
+            },
+            Err(e) => Reply {
+                ok: false,
+                value: e.body(),
+            },
+        }
+    }
+
+    /// Resolves with FDK's envelope, rejects with it when its status is 400 or more (as the
+    /// platform's `$request` does).
+    async fn invoke_template(&self, handler: Option<&str>, call: InvokeRequest) -> Reply {
+        let app = self.snapshot.app();
+        let template = call.template.clone();
+        let sources = StoreSources::new(&self.store, &self.tokens);
+        let outcome = self.invoker.invoke(&app, call, &sources).await;
+        let prefix = format!("[{}]", terminal::escape(handler.unwrap_or("server.js")));
+        terminal::lines(&prefix, &outcome.log_line(&template));
+        let ok = outcome.envelope.status < 400;
+        let value = serde_json::to_value(&outcome.envelope).unwrap_or(Value::Null);
+        Reply { ok, value }
+    }
+}
