@@ -97,10 +97,42 @@ fn consent(server: &Server, state: &str) -> String {
     location(&r, &server.base)
 }
 
-// 1, 2 -------------------------------------------------------------------------------------
+// 1 ----------------------------------------------------------------------------------------
+
+/// Runs the demo handshake with `callback` and returns where the callback sends the browser.
+fn returned_to(server: &Server, callback: &str) -> reqwest::blocking::Response {
+    let state = start_handshake(server, &format!("&callback={callback}"), &[]);
+    let back = consent(server, &state);
+    http().get(&back).send().expect("callback")
+}
+
+/// Asserts that `r` sends the browser to a page of `server`.
+fn assert_sent_home(server: &Server, callback: &str, r: reqwest::blocking::Response) {
+    let own = format!("http://localhost:{}", server.port);
+    assert_eq!(r.status(), 302, "callback={callback}: {:?}", r.text());
+    let loc = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("Location")
+        .to_string();
+    assert!(
+        loc.starts_with('/') && !loc.starts_with("//") && !loc.contains(['\\', '\t']),
+        "callback={callback} sent the browser to {loc:?}"
+    );
+    let resolved = url::Url::parse(&own)
+        .and_then(|b| b.join(&loc))
+        .expect("a URL");
+    assert_eq!(
+        (resolved.host_str(), resolved.port()),
+        (Some("localhost"), Some(server.port)),
+        "callback={callback} -> {loc}"
+    );
+    assert!(r.headers().get("set-cookie").is_none());
+}
 
 /// After a successful handshake the browser is sent back to a page of this server, whatever
-/// `callback` asked for; a line break in it is no 500.
+/// `callback` asked for.
 #[test]
 fn the_handshake_sends_the_browser_back_to_this_server_only() {
     let (_tmp, dir) = copy_app("demo");
@@ -112,32 +144,30 @@ fn the_handshake_sends_the_browser_back_to_this_server_only() {
         format!("{own}/%5C%5Cevil.example/x"),
         "/%09/evil.example".to_string(),
         "%5C/evil.example".to_string(),
-        "/%0a/x".to_string(),
-        "/custom_configs%0d%0aSet-Cookie:%20a=b".to_string(),
+        "https://evil.example/custom_configs".to_string(),
     ] {
-        let state = start_handshake(&server, &format!("&callback={callback}"), &[]);
-        let back = consent(&server, &state);
-        let r = http().get(&back).send().expect("callback");
-        assert_eq!(r.status(), 302, "callback={callback}: {:?}", r.text());
-        let loc = r
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .expect("Location")
-            .to_string();
-        assert!(
-            loc.starts_with('/') && !loc.starts_with("//") && !loc.contains('\\'),
-            "callback={callback} sent the browser to {loc:?}"
-        );
-        let resolved = url::Url::parse(&own)
-            .and_then(|b| b.join(&loc))
-            .expect("a URL");
-        assert_eq!(
-            (resolved.host_str(), resolved.port()),
-            (Some("localhost"), Some(server.port)),
-            "callback={callback} -> {loc}"
-        );
-        assert!(r.headers().get("set-cookie").is_none());
+        let r = returned_to(&server, &callback);
+        assert_sent_home(&server, &callback, r);
+    }
+    // A page of this server is where the browser goes back to.
+    let r = returned_to(&server, "/custom_configs%3Ftab%3Doauth");
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/custom_configs?tab=oauth")
+    );
+}
+
+// 2 ----------------------------------------------------------------------------------------
+
+/// A line break in `callback` is no 500 (the tokens were stored, then the redirect failed)
+/// and no header of its own.
+#[test]
+fn a_line_break_in_the_return_target_is_no_500() {
+    let (_tmp, dir) = copy_app("demo");
+    let server = Server::start(&dir, &["--demo-provider"]);
+    for callback in ["/%0a/x", "/custom_configs%0d%0aSet-Cookie:%20a=b"] {
+        let r = returned_to(&server, callback);
+        assert_sent_home(&server, callback, r);
     }
 }
 
@@ -178,6 +208,53 @@ fn caller_text_cannot_forge_or_flood_the_log() {
         .iter()
         .find(|l| l.contains("nnnnnnnn"))
         .expect("the long name's line");
+    assert!(
+        long_line.len() < 3000 && long_line.contains("(99800 more characters)"),
+        "a line of {} bytes",
+        long_line.len()
+    );
+}
+
+/// The same for the db route's lines: a key is caller-given text too.
+#[test]
+fn db_keys_cannot_forge_or_flood_the_log() {
+    let (_tmp, dir) = copy_app("kv");
+    let mut server = Server::start(&dir, &[]);
+    let r = store_iparams(
+        &server,
+        &json!({"team": "blue", "api_key": "kv-secret-4711"}),
+    );
+    assert!(r.status().is_success());
+    let db = |key: &str| {
+        http()
+            .post(server.url("/dprouter"))
+            .header("MKP-ROUTE", "db")
+            .json(&json!({"action": "store", "dbKey": key, "data": {"a": 1}}))
+            .send()
+            .expect("POST /dprouter")
+            .status()
+    };
+    db("k\ndb store \"forged\" (freshdesk) → 200 in 0.1 ms");
+    db("\u{1b}[2J\u{1b}]0;owned\u{7}k\r");
+    db(&"n".repeat(100_000));
+    db("last-one");
+    server
+        .wait_for_line(|l| l.contains("last-one"), Duration::from_secs(10))
+        .expect("the last call is logged");
+    let out = server.drain().to_vec();
+    assert!(
+        !out.iter().any(|l| l.starts_with("db store \"forged\"")),
+        "a forged line: {out:#?}"
+    );
+    assert!(out.iter().any(|l| l.contains("\"k\\ndb store")), "{out:#?}");
+    assert!(
+        !out.iter().any(|l| l.contains(['\u{1b}', '\u{7}', '\r'])),
+        "control characters reached the terminal"
+    );
+    let long_line = out
+        .iter()
+        .find(|l| l.contains("nnnnnnnn"))
+        .expect("the long key's line");
     assert!(
         long_line.len() < 3000 && long_line.contains("(99800 more characters)"),
         "a line of {} bytes",
