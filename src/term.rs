@@ -54,9 +54,8 @@ fn escape(text: &str, max_chars: usize, keep_tab: bool) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len().min(max_chars.saturating_mul(2)) + 32);
-    let mut shown = 0;
     let mut chars = text.chars();
-    for c in chars.by_ref() {
+    for (shown, c) in chars.by_ref().enumerate() {
         if shown == max_chars {
             let rest = 1 + chars.count();
             let _ = write!(
@@ -66,7 +65,6 @@ fn escape(text: &str, max_chars: usize, keep_tab: bool) -> Cow<'_, str> {
             );
             return Cow::Owned(out);
         }
-        shown += 1;
         match c {
             '\t' if keep_tab => out.push('\t'),
             '\n' => out.push_str("\\n"),

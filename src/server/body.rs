@@ -220,8 +220,7 @@ mod tests {
             Some(&budget),
         )
         .await
-        .ok()
-        .expect("the first fits");
+        .unwrap_or_else(|_| panic!("the first fits"));
         // A second one does not fit while the first is held: it waits, then gives up.
         let second = read_from(
             chunks(vec![big]),
