@@ -36,6 +36,50 @@ pub enum Command {
     /// Show, clear or import what fdk-emu has stored for the app (settings, iparams, OAuth
     /// tokens, the key-value store of client.db and $db).
     Store(StoreArgs),
+    /// Fire an event handler of server/server.js, as CI would: onTicketCreate,
+    /// onAppInstall, onScheduledEvent, onExternalEvent, …
+    ///
+    /// Sends the event to the fdk-emu running for this app on --port when there is one (its
+    /// page's history shows it); otherwise starts the app's Node worker, fires, and stops.
+    /// The payload is --payload FILE, else server/test_data/EVENT.json (seeded with the
+    /// product's default the first time). Exit code: 0 when the handler succeeded, 1 when it
+    /// failed (renderData error, exception, timeout), 2 when it could not be fired.
+    Trigger(TriggerArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TriggerArgs {
+    /// The event, e.g. onTicketCreate.
+    #[arg(value_name = "EVENT")]
+    pub event: String,
+
+    /// A JSON file with the payload (the event's fields and its `data`), instead of
+    /// server/test_data/EVENT.json. It is not saved.
+    #[arg(long, value_name = "FILE")]
+    pub payload: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub app: AppDirArg,
+
+    /// The port of a running fdk-emu to send the event to.
+    #[arg(short, long, default_value_t = 10001)]
+    pub port: u16,
+
+    /// Never use a running server: start the worker, fire, stop.
+    #[arg(long)]
+    pub standalone: bool,
+
+    /// Print the result as JSON (event, handler, outcome, duration, logs).
+    #[arg(long)]
+    pub json: bool,
+
+    /// SQLite file [default: <app>/.fdk/localstore.sqlite].
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+
+    /// The Node.js that runs server/server.js [default: node on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub node: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -151,7 +195,8 @@ pub enum StoreAction {
     Show,
     /// Delete stored data for real.
     Reset {
-        /// Only the installation parameters.
+        /// Only the installation parameters (fires onAppUninstall first, when the app
+        /// subscribes to it; a failing handler keeps them).
         #[arg(long, conflicts_with_all = ["oauth", "db", "all"])]
         iparams: bool,
         /// Only OAuth data (client credentials, oauth_iparams, tokens).

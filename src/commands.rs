@@ -12,6 +12,8 @@ use crate::invoke::Invoker;
 use crate::kv::Kv;
 use crate::oauth::TokenManager;
 use crate::server::{self, Services, Shared};
+use crate::serverless::events::Events;
+use crate::serverless::schedule::{self, Schedules};
 use crate::serverless::{self, Callbacks, Runtime};
 use crate::snapshot::{self, Snapshot, watch};
 use crate::store::{self, ResetScope, Store, StoreError};
@@ -22,6 +24,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate_cmd(&args),
         Command::Run(args) => run_cmd(&args),
         Command::Store(args) => store_cmd(&args),
+        Command::Trigger(args) => crate::trigger::trigger_cmd(&args),
     }
 }
 
@@ -160,24 +163,32 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
         let tokens = Arc::new(TokenManager::new(store.clone(), config.clone(), http));
         let invoker = Invoker::new(config);
         let kv = Arc::new(Kv::new(store.clone(), config));
+        let schedules = Arc::new(Schedules::new(store.clone()));
         // The worker starts Node only if the app has a server/server.js (now or later).
         let serverless = Runtime::start(
             config.node.clone(),
             snapshot.clone(),
             Callbacks::new(
-                snapshot,
+                snapshot.clone(),
                 store.clone(),
                 tokens.clone(),
                 invoker.for_worker(),
                 kv.clone(),
+                schedules.clone(),
+                config.base_url(),
             ),
         );
+        let events = Arc::new(Events::new(serverless.clone(), store.clone(), snapshot));
+        // Due schedules fire onScheduledEvent while the server runs.
+        actix_web::rt::spawn(schedule::run_timer(schedules.clone(), events.clone()));
         let services = Services {
             store,
             tokens,
             invoker,
             kv,
             serverless,
+            events,
+            schedules,
         };
         server::serve(shared, services, listener, ready).await
     });
@@ -234,6 +245,12 @@ fn banner(config: &Config, app: &app::App) {
 
 fn store_cmd(args: &StoreArgs) -> ExitCode {
     let path = config::store_path(&args.app.app_dir, args.store.as_ref());
+    if let StoreAction::Reset { iparams: true, .. } = args.action
+        && path.exists()
+        && subscribes_to_uninstall(&args.app.app_dir)
+    {
+        return uninstall_cmd(args, &path);
+    }
     // `show` and `reset` must not create a store that does not exist yet; `import` does.
     if !path.exists() {
         match args.action {
@@ -583,4 +600,67 @@ fn render_keys(keys: &[store::KvRecord], now_ms: i64) -> String {
         );
     }
     out
+}
+
+/// Whether the app's manifest subscribes a handler to `onAppUninstall`.
+fn subscribes_to_uninstall(app_dir: &std::path::Path) -> bool {
+    app::load(app_dir).is_ok_and(|l| {
+        l.app.has_server_js
+            && l.app
+                .manifest
+                .events
+                .iter()
+                .any(|e| e.name == "onAppUninstall" && e.handler.is_some())
+    })
+}
+
+/// `store reset --iparams` of an app with an `onAppUninstall` handler: the handler runs
+/// first, as on the platform, and a failing one keeps the installation parameters.
+fn uninstall_cmd(args: &StoreArgs, path: &std::path::Path) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        let s = crate::trigger::Standalone::start(&args.app.app_dir, args.store.clone(), None, 0)?;
+        let fired = s
+            .events
+            .fire_setup(
+                "onAppUninstall",
+                crate::serverless::events::Source::Uninstall,
+                None,
+            )
+            .await;
+        if let Some(e) = fired.as_ref().and_then(|f| f.error()) {
+            return Err(format!(
+                "onAppUninstall failed, the installation parameters are kept: {}",
+                crate::serverless::terminal::escape(e)
+            ));
+        }
+        s.store
+            .reset(ResetScope::Iparams)
+            .await
+            .map_err(|e| e.to_string())
+    });
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
+        Ok(()) => {
+            println!(
+                "onAppUninstall ran; cleared installation parameters from {}.",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

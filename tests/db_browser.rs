@@ -152,6 +152,34 @@ async fn the_data_viewer_shows_edits_and_deletes_keys() {
 
     let browser = Browser::start("db_viewer").await;
     let c = &browser.client;
+
+    // The home page lists the keys; each opens in the viewer.
+    browser.goto(&server.url("/")).await;
+    let listed = c
+        .execute(
+            "return Array.from(document.querySelectorAll('#data-viewer tbody tr')).map(tr => Array.from(tr.cells).map(td => td.textContent));",
+            vec![],
+        )
+        .await
+        .expect("home rows");
+    let mut listed: Vec<Vec<String>> = serde_json::from_value(listed).expect("rows of text");
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![
+            vec!["freshdesk", "ticket:101", "{\"issue\":1}"],
+            vec!["freshservice", "ticket:202", "{\"issue\":\"<b>2</b>\"}"],
+        ],
+        "the home page lists the stored keys, values as text"
+    );
+    browser.click("#data-viewer a[href*='ticket%3A202']").await;
+    browser
+        .wait_js(
+            "!document.getElementById('kv-detail').hidden && document.getElementById('kv-detail-key').textContent === 'ticket:202'",
+            Duration::from_secs(10),
+        )
+        .await;
+
     browser.goto(&server.url("/_fdk-emu/db")).await;
     browser
         .wait_js(

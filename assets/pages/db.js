@@ -214,5 +214,9 @@
   setInterval(function () {
     if (!document.hidden && !editing) load();
   }, 3000);
-  load();
+  // `?scope=…&key=…` (the home page's links) opens that key once the list is in.
+  var wanted = new URLSearchParams(location.search);
+  load().then(function () {
+    if (wanted.get('scope') && wanted.get('key')) open(wanted.get('scope'), wanted.get('key'));
+  });
 })();

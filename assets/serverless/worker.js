@@ -324,12 +324,18 @@ function startCall(msg) {
   const call = {
     id: msg.id,
     handler: msg.handler,
+    kind: msg.kind,
     isInstall: !!(payload && payload.isInstall),
     done: false,
     cancelled: false,
+    // Requests to fdk-emu ($request, $db, $schedule, …) not answered yet.
+    pending: 0,
+    // The handler returned without a promise and without answering (events only).
+    returned: false,
   };
   calls.set(call.id, call);
   const fn = handlers && handlers[msg.handler];
+  const isEvent = call.kind !== 'smi';
   als.run(call, () => {
     if (typeof fn !== 'function') {
       fail(call, new TypeError(msg.handler + ' is not a function exported by server/server.js'));
@@ -338,11 +344,33 @@ function startCall(msg) {
     try {
       const returned = fn.call(handlers, payload);
       if (returned && typeof returned.then === 'function') {
-        returned.then(undefined, (e) => fail(call, e));
+        // An event handler that is an async function is done when its promise settles (a
+        // product event handler need not call renderData).
+        returned.then(isEvent ? () => settleEvent(call) : undefined, (e) => fail(call, e));
+      } else if (isEvent) {
+        call.returned = true;
+        whenIdle(call);
       }
     } catch (e) {
       fail(call, e);
     }
+  });
+}
+
+/** An event handler ended without renderData(): it succeeded, with no data. */
+function settleEvent(call) {
+  if (!call.done) finish(call, { kind: 'empty' });
+}
+
+/**
+ * An event handler that returned without a promise and without renderData() is done once
+ * what it asked of fdk-emu is answered and the code waiting on those answers has run (the
+ * `.then` callbacks run before the next setImmediate).
+ */
+function whenIdle(call) {
+  if (call.done || !call.returned || call.pending > 0) return;
+  setImmediate(() => {
+    if (!call.done && call.pending === 0) settleEvent(call);
   });
 }
 
@@ -366,6 +394,11 @@ function dispatch(msg) {
         callbacks.delete(msg.id);
         if (msg.ok) pending.resolve(msg.value);
         else pending.reject(msg.value);
+        const call = pending.call;
+        if (call) {
+          call.pending -= 1;
+          whenIdle(call);
+        }
       }
       break;
     }
@@ -391,12 +424,16 @@ function callback(op, args) {
     const id = ++nextCallback;
     let line;
     try {
-      line = JSON.stringify({ t: 'cb', id, call: call ? call.id : null, handler: call ? call.handler : null, op, args });
+      line = JSON.stringify({
+        t: 'cb', id, call: call ? call.id : null, handler: call ? call.handler : null,
+        kind: call ? call.kind : null, op, args,
+      });
     } catch (e) {
       reject(new TypeError(op + ': the arguments cannot be sent as JSON (' + e.message + ')'));
       return;
     }
-    callbacks.set(id, { resolve, reject });
+    if (call) call.pending += 1;
+    callbacks.set(id, { resolve, reject, call });
     write(line);
   });
 }
@@ -482,6 +519,13 @@ process.on('unhandledRejection', (e) => {
   }
   handlers = result !== null && (typeof result === 'object' || typeof result === 'function') ? result : {};
   const exported = Object.keys(handlers).filter((k) => typeof handlers[k] === 'function');
+  // The 1.x/2.0 way to subscribe: `events: [{event: 'onTicketCreate', callback: 'handler'}]`
+  // in the exports, where later platforms read manifest.json.
+  const events = Array.isArray(handlers.events)
+    ? handlers.events
+      .filter((e) => e && typeof e.event === 'string' && typeof e.callback === 'string')
+      .map((e) => ({ event: e.event, callback: e.callback }))
+    : [];
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  send({ t: 'ready', exports: exported, node: process.version, load_ms: ms }, DESCRIBE ? () => reallyExit(0) : undefined);
+  send({ t: 'ready', exports: exported, events, node: process.version, load_ms: ms }, DESCRIBE ? () => reallyExit(0) : undefined);
 })();

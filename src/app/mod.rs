@@ -9,6 +9,7 @@
 pub mod iparams;
 pub mod manifest;
 pub mod oauth_config;
+pub mod product;
 pub mod requests;
 pub mod source;
 
@@ -19,6 +20,7 @@ use indexmap::IndexMap;
 pub use iparams::{IparamField, IparamType, IparamsPage};
 pub use manifest::{Event, Function, Generation, Manifest, SMI_TIMEOUTS};
 pub use oauth_config::{Integration, OAuthConfig, TokenType};
+pub use product::Product;
 pub use requests::RequestTemplate;
 pub use source::{ParseFailure, SourceFile};
 

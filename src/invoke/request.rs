@@ -1,6 +1,7 @@
 //! The body of `POST /dprouter` (route `proxy`) as the client sends it:
 //! `{"action":"invokeTemplate","templateName":…,"data":{"context":…,"body":…,"query":…},"tokens":…}`.
 
+use crate::json_kind::kind;
 use serde_json::{Map, Value};
 
 /// One `invokeTemplate` call.
@@ -44,17 +45,6 @@ pub enum BadRequest {
     Query(&'static str),
     #[error("`data.context` must be an object, not {0}")]
     Context(&'static str),
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// The top level of the body, read without building a map of it (the body is parsed on

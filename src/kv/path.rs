@@ -9,6 +9,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+pub use crate::json_kind::kind;
 use serde_json::{Map, Value};
 
 /// One step of a path.
@@ -255,18 +256,6 @@ impl Path {
 enum Parent<'a> {
     Object(&'a mut Map<String, Value>),
     Array(&'a mut Vec<Value>),
-}
-
-/// How a value is named in messages: "a string", "an array", …
-pub fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

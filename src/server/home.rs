@@ -15,13 +15,18 @@ use super::pages::setup_progress;
 use super::render::{self, script_json};
 use super::simulator;
 use crate::app::App;
+use crate::kv::Kv;
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home));
 }
 
-async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpResponse {
+async fn home(
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+    kv: web::Data<Kv>,
+) -> HttpResponse {
     let app = shared.app();
     let mut panels = vec![
         panel("validation", validation(&shared)),
@@ -30,7 +35,11 @@ async fn home(shared: web::Data<Shared>, store: web::Data<Store>) -> HttpRespons
     if let Some(agents) = agent_integrations(&app, &store).await {
         panels.push(panel("agent_integrations", agents));
     }
-    panels.push(panel("data", json!({})));
+    panels.push(panel("data", data(&kv).await));
+    panels.push(panel(
+        "events",
+        json!({"installed": store.iparams().await.ok().flatten().is_some()}),
+    ));
     panels.push(panel("simulator", simulator_panel(&app).await));
     let page = render::render(
         "home",
@@ -64,6 +73,32 @@ fn panel(name: &str, data: Value) -> Value {
         )
     });
     json!({ "name": name, "html": html })
+}
+
+/// How many keys the home page lists; the data viewer has them all.
+const DATA_KEYS_SHOWN: usize = 10;
+
+/// The keys the app stored, newest first, each a link that opens it in the data viewer.
+async fn data(kv: &Kv) -> Value {
+    match kv.list().await {
+        Ok(mut rows) => {
+            rows.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
+            let keys: Vec<Value> = rows
+                .iter()
+                .take(DATA_KEYS_SHOWN)
+                .map(|r| {
+                    json!({
+                        "scope": r.scope,
+                        "key": r.key,
+                        "value": crate::term::cut(&r.value, 80),
+                        "href": format!("/_fdk-emu/db?scope={}&key={}", enc(&r.scope), enc(&r.key)),
+                    })
+                })
+                .collect();
+            json!({"count": rows.len(), "keys": keys, "more": rows.len().saturating_sub(DATA_KEYS_SHOWN)})
+        }
+        Err(e) => json!({"error": e.to_string()}),
+    }
 }
 
 fn validation(shared: &Shared) -> Value {

@@ -8,6 +8,7 @@ pub mod cors;
 pub mod dbview;
 pub mod demo;
 pub mod dprouter;
+pub mod events;
 pub mod guard;
 pub mod handshake;
 pub mod home;
@@ -32,6 +33,8 @@ use crate::invoke::Invoker;
 use crate::kv::Kv;
 use crate::oauth::TokenManager;
 use crate::serverless::Runtime;
+use crate::serverless::events::Events;
+use crate::serverless::schedule::Schedules;
 use crate::store::Store;
 
 /// Why the server could not start.
@@ -65,6 +68,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     // (/_fdk-emu/client.js) must not be shadowed by the setup pages' /_fdk-emu/{file}.
     iframe::configure(cfg);
     simulator::configure(cfg);
+    events::configure(cfg);
     pages::configure(cfg);
     home::configure(cfg);
 }
@@ -101,6 +105,8 @@ pub struct Services {
     pub kv: Arc<Kv>,
     /// `server/server.js` in Node (SMI).
     pub serverless: Runtime,
+    pub events: Arc<Events>,
+    pub schedules: Arc<Schedules>,
 }
 
 /// Serves until Ctrl-C. `on_ready` runs once the listener serves, so whatever it prints (the
@@ -123,6 +129,8 @@ pub async fn serve(
     let store = web::Data::new(services.store);
     let invoker = services.invoker;
     let serverless = web::Data::new(services.serverless);
+    let events = web::Data::from(services.events);
+    let schedules = web::Data::from(services.schedules);
     // The factory runs once on each worker thread.
     let server = HttpServer::new(move || {
         ActixApp::new()
@@ -132,6 +140,8 @@ pub async fn serve(
             .app_data(kv.clone())
             .app_data(web::Data::new(invoker.for_worker()))
             .app_data(serverless.clone())
+            .app_data(events.clone())
+            .app_data(schedules.clone())
             .configure(routes)
             .configure(|cfg| {
                 if let Some(demo) = &demo {

@@ -24,83 +24,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/_fdk-emu/mock/{product}.json", web::get().to(mock_route));
 }
 
-/// The products the simulator knows, by the name FDK gives them in 2.x manifests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Product {
-    Freshdesk,
-    Freshservice,
-    Freshsales,
-    Freshchat,
-    Freshcaller,
-}
+pub use crate::app::Product;
 
-impl Product {
-    pub const ALL: [Product; 5] = [
-        Product::Freshdesk,
-        Product::Freshservice,
-        Product::Freshsales,
-        Product::Freshchat,
-        Product::Freshcaller,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Product::Freshdesk => "freshdesk",
-            Product::Freshservice => "freshservice",
-            Product::Freshsales => "freshsales",
-            Product::Freshchat => "freshchat",
-            Product::Freshcaller => "freshcaller",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Product> {
-        Product::ALL.into_iter().find(|p| p.key() == key)
-    }
-
-    /// The product a 2.x product name or a 3.x module belongs to; `None` for `common` and
-    /// modules the simulator does not know.
-    pub fn of_module(module: &str) -> Option<Product> {
-        let m = module.to_ascii_lowercase();
-        let is = |names: &[&str], prefixes: &[&str]| {
-            names.contains(&m.as_str()) || prefixes.iter().any(|p| m.starts_with(p))
-        };
-        if is(&["freshdesk"], &["support_"]) {
-            Some(Product::Freshdesk)
-        } else if is(&["freshservice"], &["service_"]) {
-            Some(Product::Freshservice)
-        } else if is(
-            &[
-                "freshsales",
-                "freshworks_crm",
-                "deal",
-                "contact",
-                "sales_account",
-                "lead",
-                "task",
-                "appointment",
-                "phone",
-                "product",
-            ],
-            &["sales_", "cpq_", "crm_"],
-        ) {
-            Some(Product::Freshsales)
-        } else if is(&["freshchat"], &["chat_"]) {
-            Some(Product::Freshchat)
-        } else if is(&["freshcaller", "call", "caller"], &["call_", "caller_"]) {
-            Some(Product::Freshcaller)
-        } else {
-            None
-        }
-    }
-
-    fn defaults(self) -> &'static str {
-        match self {
-            Product::Freshdesk => include_str!("../../assets/mock/freshdesk.json"),
-            Product::Freshservice => include_str!("../../assets/mock/freshservice.json"),
-            Product::Freshsales => include_str!("../../assets/mock/freshsales.json"),
-            Product::Freshchat => include_str!("../../assets/mock/freshchat.json"),
-            Product::Freshcaller => include_str!("../../assets/mock/freshcaller.json"),
-        }
+/// The product's mock data as embedded in the binary.
+fn defaults(product: Product) -> &'static str {
+    match product {
+        Product::Freshdesk => include_str!("../../assets/mock/freshdesk.json"),
+        Product::Freshservice => include_str!("../../assets/mock/freshservice.json"),
+        Product::Freshsales => include_str!("../../assets/mock/freshsales.json"),
+        Product::Freshchat => include_str!("../../assets/mock/freshchat.json"),
+        Product::Freshcaller => include_str!("../../assets/mock/freshcaller.json"),
     }
 }
 
@@ -125,7 +58,7 @@ pub struct Mock {
 /// be read or is not a JSON object leaves the defaults in place and says why.
 pub async fn mock(root: &Path, product: Product) -> Mock {
     let mut value: Value =
-        serde_json::from_str(product.defaults()).unwrap_or_else(|_| json!({"data": {}}));
+        serde_json::from_str(defaults(product)).unwrap_or_else(|_| json!({"data": {}}));
     let path = override_path(root, product);
     let rel = format!("fdk-emu/data/{}.json", product.key());
     let text = match tokio::fs::read_to_string(&path).await {
@@ -241,14 +174,7 @@ impl Frame {
 /// The product of each location: its own module's, or for `common` (3.x) the first product
 /// module of the manifest; Freshdesk when nothing says.
 pub fn location_product(app: &App, owner: &str) -> Product {
-    Product::of_module(owner)
-        .or_else(|| {
-            app.manifest
-                .modules
-                .iter()
-                .find_map(|m| Product::of_module(&m.name))
-        })
-        .unwrap_or(Product::Freshdesk)
+    Product::of_owner(app, owner).unwrap_or(Product::Freshdesk)
 }
 
 /// What the home page's simulator script starts from: the locations with their frames and
@@ -316,7 +242,7 @@ mod tests {
     #[test]
     fn every_product_has_valid_defaults_with_the_common_names() {
         for p in Product::ALL {
-            let v: Value = serde_json::from_str(p.defaults())
+            let v: Value = serde_json::from_str(defaults(p))
                 .unwrap_or_else(|e| panic!("assets/mock/{}.json: {e}", p.key()));
             let data = v["data"].as_object().expect("data");
             for name in v["everywhere"].as_array().expect("everywhere") {

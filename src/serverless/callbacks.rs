@@ -1,6 +1,6 @@
-//! What `server.js` asks fdk-emu to do while it runs: `$request.invokeTemplate` and `$db`
-//! (the `db` route's key-value store); `$schedule` is one more arm of [`Callbacks::handle`]
-//! once its core exists.
+//! What `server.js` asks fdk-emu to do while it runs: `$request.invokeTemplate`, `$db` (the
+//! `db` route's key-value store), `$schedule` ([`super::schedule`]) and `generateTargetUrl`
+//! (the external events' URL on this server).
 //!
 //! Each is served by the same core the HTTP edge uses, with the same snapshot of the app,
 //! the same store and the same token lifecycle: a template called from `server.js` is
@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::schedule::Schedules;
 use super::terminal;
 use crate::invoke::{InvokeRequest, Invoker};
 use crate::kv::{Call, Kv, Scope};
@@ -35,18 +36,13 @@ impl Reply {
             value: json!({"status": status, "message": message, "errorSource": "APP"}),
         }
     }
+}
 
-    /// What this build of fdk-emu cannot do yet.
-    fn not_yet(what: &str) -> Reply {
-        Reply {
-            ok: false,
-            value: json!({
-                "status": 501,
-                "message": format!("{what} is not available yet in this fdk-emu build; $request.invokeTemplate is"),
-                "errorSource": "PLATFORM",
-            }),
-        }
-    }
+/// Who asks: the handler running, and the kind of its call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asker<'a> {
+    pub handler: Option<&'a str>,
+    pub kind: Option<&'a str>,
 }
 
 /// The requests the worker sends, by `op`.
@@ -55,8 +51,8 @@ enum Op {
     InvokeTemplate(Box<InvokeRequest>),
     /// `$db.set/get/delete/update`: the body the `db` route takes (`{action, dbKey, …}`).
     Db(Value),
-    /// `$schedule.create/fetch/update/delete/pause/resume`.
-    Schedule,
+    /// `$schedule.create/fetch/update/delete/pause/resume`: `{action, options}`.
+    Schedule(Value),
     /// `generateTargetUrl()` for external events.
     TargetUrl,
 }
@@ -81,7 +77,7 @@ impl Op {
                     })
             }
             "db" => Ok(Op::Db(args)),
-            "schedule" => Ok(Op::Schedule),
+            "schedule" => Ok(Op::Schedule(args)),
             "generateTargetUrl" => Ok(Op::TargetUrl),
             other => Err(format!(
                 "fdk-emu does not know the request `{other}` of its Node worker"
@@ -97,6 +93,9 @@ pub struct Callbacks {
     tokens: Arc<TokenManager>,
     invoker: Invoker,
     kv: Arc<Kv>,
+    schedules: Arc<Schedules>,
+    /// `http://localhost:PORT`, where external events arrive.
+    base_url: String,
 }
 
 impl Callbacks {
@@ -108,6 +107,8 @@ impl Callbacks {
         tokens: Arc<TokenManager>,
         invoker: Invoker,
         kv: Arc<Kv>,
+        schedules: Arc<Schedules>,
+        base_url: String,
     ) -> Callbacks {
         Callbacks {
             snapshot,
@@ -115,17 +116,27 @@ impl Callbacks {
             tokens,
             invoker,
             kv,
+            schedules,
+            base_url,
         }
     }
 
-    /// Answers one request of the worker, made during a call of `handler` (for the
+    /// Answers one request of the worker, made during a call of `asker.handler` (for the
     /// terminal line).
-    pub async fn handle(&self, handler: Option<&str>, op: &str, args: Value) -> Reply {
+    pub async fn handle(&self, asker: Asker<'_>, op: &str, args: Value) -> Reply {
+        let handler = asker.handler;
         match Op::parse(op, args) {
             Ok(Op::InvokeTemplate(call)) => self.invoke_template(handler, *call).await,
             Ok(Op::Db(body)) => self.db(body).await,
-            Ok(Op::Schedule) => Reply::not_yet("$schedule"),
-            Ok(Op::TargetUrl) => Reply::not_yet("generateTargetUrl"),
+            Ok(Op::Schedule(args)) => {
+                self.schedules
+                    .handle(handler.unwrap_or("server.js"), &args)
+                    .await
+            }
+            Ok(Op::TargetUrl) => Reply {
+                ok: true,
+                value: Value::String(target_url(&self.base_url, &self.snapshot.app())),
+            },
             Err(message) => Reply::reject(400, message),
         }
     }
@@ -167,4 +178,15 @@ impl Callbacks {
         let value = serde_json::to_value(&outcome.envelope).unwrap_or(Value::Null);
         Reply { ok, value }
     }
+}
+
+/// The URL `generateTargetUrl()` resolves with: FDK's `/event/hook/<product>` on this server.
+pub fn target_url(base_url: &str, app: &crate::app::App) -> String {
+    let product = app
+        .manifest
+        .modules
+        .iter()
+        .find_map(|m| crate::app::Product::of_module(&m.name))
+        .map_or("freshdesk", crate::app::Product::key);
+    format!("{}/event/hook/{product}", base_url.trim_end_matches('/'))
 }

@@ -26,6 +26,14 @@ pub const EXECUTION_TIME: Duration = Duration::from_secs(20);
 pub enum CallKind {
     /// Server method invocation: `client.request.invoke(name, params)`.
     Smi,
+    /// A product event (`onTicketCreate`, …).
+    ProductEvent,
+    /// An app set-up event: `onAppInstall`, `afterAppUpdate`, `onAppUninstall`.
+    AppEvent,
+    /// `onScheduledEvent`, fired by a schedule of `$schedule`.
+    ScheduledEvent,
+    /// `onExternalEvent`, fired by a request to the target URL.
+    ExternalEvent,
 }
 
 impl CallKind {
@@ -33,6 +41,10 @@ impl CallKind {
     pub fn as_str(self) -> &'static str {
         match self {
             CallKind::Smi => "smi",
+            CallKind::ProductEvent => "product_event",
+            CallKind::AppEvent => "app_event",
+            CallKind::ScheduledEvent => "scheduled_event",
+            CallKind::ExternalEvent => "external_event",
         }
     }
 }

@@ -21,9 +21,12 @@
 
 pub mod callbacks;
 pub mod deps;
+pub mod events;
 pub mod limits;
 pub mod node;
+pub mod payloads;
 pub mod protocol;
+pub mod schedule;
 mod supervisor;
 pub mod terminal;
 pub mod worker;
@@ -42,6 +45,32 @@ pub use protocol::{CallResult, ScriptError};
 use crate::snapshot::Snapshot;
 use crate::validate::serverless::{ScriptFailure, ServerFacts, ServerLoad};
 use worker::Worker;
+
+/// A line the app's code wrote with `console.*` during a call.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogLine {
+    /// `log`, `info`, `warn`, `error` or `debug`.
+    pub level: String,
+    pub text: String,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+}
+
+/// How one call ended, and what it logged on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub outcome: Outcome,
+    pub logs: Vec<LogLine>,
+}
+
+impl From<Outcome> for Answer {
+    fn from(outcome: Outcome) -> Answer {
+        Answer {
+            outcome,
+            logs: Vec::new(),
+        }
+    }
+}
 
 /// How one call ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,30 +132,77 @@ impl Runtime {
         payload: &Value,
         limit: Duration,
     ) -> Outcome {
+        self.call_logged(kind, handler, payload, limit)
+            .await
+            .outcome
+    }
+
+    /// [`Runtime::call`], with the lines the handler logged (for the event simulator).
+    pub async fn call_logged(
+        &self,
+        kind: CallKind,
+        handler: &str,
+        payload: &Value,
+        limit: Duration,
+    ) -> Answer {
+        self.run(kind, handler, payload, limit).await
+    }
+
+    /// The worker once it has settled (started, or failed to): `None` while it starts for
+    /// longer than `within`.
+    async fn settled(&self, within: Duration) -> Option<State> {
+        let mut state = self.state.clone();
+        match tokio::time::timeout(within, state.wait_for(|s| !matches!(s, State::Starting(_))))
+            .await
+        {
+            Ok(Ok(s)) => Some(s.clone()),
+            Ok(Err(_)) => Some(State::Down("fdk-emu's Node worker has stopped".into())),
+            Err(_) => None,
+        }
+    }
+
+    /// `exports.events` of the running `server.js` (1.x/2.0 subscriptions), waiting up to
+    /// `within` for the worker to load it.
+    pub async fn legacy_events(&self, within: Duration) -> Vec<protocol::LegacyEvent> {
+        match self.settled(within).await {
+            Some(State::Ready(w)) => w.legacy_events().to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    async fn run(&self, kind: CallKind, handler: &str, payload: &Value, limit: Duration) -> Answer {
         let deadline = Instant::now() + limit;
         let mut state = self.state.clone();
-        let settled = tokio::time::timeout_at(
-            deadline.into(),
-            state.wait_for(|s| !matches!(s, State::Starting(_))),
-        )
-        .await;
-        let current = match settled {
-            Ok(Ok(s)) => s.clone(),
-            Ok(Err(_)) => return Outcome::Unavailable("fdk-emu's Node worker has stopped".into()),
-            Err(_) => return Outcome::TimedOut { limit },
+        // The watch guard is dropped before the call is awaited (the future stays Send, so
+        // the schedule timer can spawn it).
+        let current = {
+            let settled = tokio::time::timeout_at(
+                deadline.into(),
+                state.wait_for(|s| !matches!(s, State::Starting(_))),
+            )
+            .await;
+            match settled {
+                Ok(Ok(s)) => s.clone(),
+                Ok(Err(_)) => {
+                    return Outcome::Unavailable("fdk-emu's Node worker has stopped".into()).into();
+                }
+                Err(_) => return Outcome::TimedOut { limit }.into(),
+            }
         };
         match current {
             State::NoServer => Outcome::Unavailable(
                 "this app has no server/server.js: create it and export the function".into(),
-            ),
-            State::Starting(_) => Outcome::TimedOut { limit },
-            State::Down(why) => Outcome::Unavailable(why.to_string()),
+            )
+            .into(),
+            State::Starting(_) => Outcome::TimedOut { limit }.into(),
+            State::Down(why) => Outcome::Unavailable(why.to_string()).into(),
             State::Ready(worker) => {
                 if !worker.exports().iter().any(|e| e == handler) {
                     return Outcome::Unavailable(format!(
                         "server/server.js exports no function `{handler}` (it exports: {})",
                         list(worker.exports())
-                    ));
+                    ))
+                    .into();
                 }
                 worker.call(kind, handler, payload, deadline, limit).await
             }

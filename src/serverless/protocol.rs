@@ -47,6 +47,9 @@ pub enum FromNode {
     /// `server.js` loaded; the names of the functions it exports.
     Ready {
         exports: Vec<String>,
+        /// `exports.events`, the 1.x/2.0 way of subscribing to events.
+        #[serde(default)]
+        events: Vec<LegacyEvent>,
         node: String,
         #[serde(default)]
         load_ms: f64,
@@ -75,6 +78,9 @@ pub enum FromNode {
         id: u64,
         call: Option<u64>,
         handler: Option<String>,
+        /// The kind of the call that asks (`smi`, `product_event`, …).
+        #[serde(default)]
+        kind: Option<String>,
         op: String,
         #[serde(default)]
         args: Value,
@@ -89,6 +95,13 @@ pub enum FromNode {
         handler: Option<String>,
         error: ScriptError,
     },
+}
+
+/// One entry of `exports.events = [{event, callback}]` in `server.js`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct LegacyEvent {
+    pub event: String,
+    pub callback: String,
 }
 
 /// How a call ended, in the worker's reading of `renderData(error, data)` (FDK's rules:

@@ -22,8 +22,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::callbacks::Callbacks;
 use super::limits::CallKind;
 use super::node::Node;
-use super::protocol::{CallResult, FromNode, ScriptError, ToNode};
-use super::{Outcome, terminal};
+use super::protocol::{CallResult, FromNode, LegacyEvent, ScriptError, ToNode};
+use super::{Answer, LogLine, Outcome, terminal};
 use crate::snapshot::Snapshot;
 
 /// The worker script, embedded in the binary.
@@ -79,6 +79,8 @@ pub enum Event {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub exports: Vec<String>,
+    /// `exports.events` (the 1.x/2.0 subscriptions), empty when there is none.
+    pub events: Vec<LegacyEvent>,
     pub node_version: String,
     pub load_ms: f64,
 }
@@ -92,12 +94,22 @@ pub enum StartError {
     Spawn(String),
 }
 
+/// The most console lines kept for one call (the terminal shows them all).
+const MAX_CALL_LOGS: usize = 500;
+
+/// A call in flight: which handler, what it logged so far, and where its answer goes.
+struct Pending {
+    handler: String,
+    logs: Vec<LogLine>,
+    tx: oneshot::Sender<Answer>,
+}
+
 /// A running Node process.
 pub struct Worker {
     pub generation: u64,
     outbox: mpsc::UnboundedSender<String>,
-    /// The calls in flight: which handler, and where its answer goes.
-    pending: Mutex<HashMap<u64, (String, oneshot::Sender<Outcome>)>>,
+    /// The calls in flight.
+    pending: Mutex<HashMap<u64, Pending>>,
     next_id: AtomicU64,
     pongs: watch::Sender<u64>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
@@ -105,6 +117,7 @@ pub struct Worker {
     /// it on purpose.
     farewell: Mutex<Option<String>>,
     exports: OnceLock<Vec<String>>,
+    legacy_events: OnceLock<Vec<LegacyEvent>>,
     events: mpsc::UnboundedSender<Event>,
 }
 
@@ -120,12 +133,7 @@ impl Worker {
         events: mpsc::UnboundedSender<Event>,
         load_limit: Duration,
     ) -> Result<(Arc<Worker>, Loaded), StartError> {
-        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
-            .map_err(|e| StartError::Spawn(format!("cannot create the worker's channel: {e}")))?;
-        ours.set_nonblocking(true)
-            .map_err(|e| StartError::Spawn(format!("cannot set up the worker's channel: {e}")))?;
-        let ours = tokio::net::UnixStream::from_std(ours)
-            .map_err(|e| StartError::Spawn(format!("cannot set up the worker's channel: {e}")))?;
+        let (ours, theirs) = channel().map_err(StartError::Spawn)?;
         let mut cmd = command(node, root, Mode::Run);
         cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::piped())
@@ -155,6 +163,7 @@ impl Worker {
             kill: Mutex::new(Some(kill_tx)),
             farewell: Mutex::new(None),
             exports: OnceLock::new(),
+            legacy_events: OnceLock::new(),
             events,
         });
         tokio::spawn(write_lines(writer, outbox_rx));
@@ -171,6 +180,7 @@ impl Worker {
         match tokio::time::timeout(load_limit, first_rx).await {
             Ok(Ok(Ok(loaded))) => {
                 let _ = worker.exports.set(loaded.exports.clone());
+                let _ = worker.legacy_events.set(loaded.events.clone());
                 Ok((worker, loaded))
             }
             Ok(Ok(Err(e))) => {
@@ -195,7 +205,12 @@ impl Worker {
         self.exports.get().map_or(&[], Vec::as_slice)
     }
 
-    /// Runs `handler(payload)`, answered by `deadline`.
+    /// `exports.events` of `server.js` (1.x/2.0 subscriptions).
+    pub fn legacy_events(&self) -> &[LegacyEvent] {
+        self.legacy_events.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// Runs `handler(payload)`, answered by `deadline`, with what it logged meanwhile.
     pub async fn call(
         &self,
         kind: CallKind,
@@ -203,11 +218,18 @@ impl Worker {
         payload: &Value,
         deadline: Instant,
         limit: Duration,
-    ) -> Outcome {
+    ) -> Answer {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         if let Ok(mut p) = self.pending.lock() {
-            p.insert(id, (handler.to_string(), tx));
+            p.insert(
+                id,
+                Pending {
+                    handler: handler.to_string(),
+                    logs: Vec::new(),
+                    tx,
+                },
+            );
         }
         let line = serde_json::to_string(&ToNode::Call {
             id,
@@ -221,13 +243,17 @@ impl Worker {
         };
         if !sent {
             self.forget(id);
-            return Outcome::Unavailable("fdk-emu's Node worker has stopped".into());
+            return Answer::from(Outcome::Unavailable(
+                "fdk-emu's Node worker has stopped".into(),
+            ));
         }
         match tokio::time::timeout_at(deadline.into(), rx).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_)) => Outcome::Unavailable("fdk-emu's Node worker went away".into()),
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Answer::from(Outcome::Unavailable(
+                "fdk-emu's Node worker went away".into(),
+            )),
             Err(_) => {
-                self.forget(id);
+                let logs = self.forget(id).map(|p| p.logs).unwrap_or_default();
                 self.send(&ToNode::Cancel { id });
                 let _ = self.events.send(Event::Overdue {
                     generation: self.generation,
@@ -235,7 +261,10 @@ impl Worker {
                     handler: handler.to_string(),
                     limit,
                 });
-                Outcome::TimedOut { limit }
+                Answer {
+                    outcome: Outcome::TimedOut { limit },
+                    logs,
+                }
             }
         }
     }
@@ -274,10 +303,8 @@ impl Worker {
         }
     }
 
-    fn forget(&self, id: u64) {
-        if let Ok(mut p) = self.pending.lock() {
-            p.remove(&id);
-        }
+    fn forget(&self, id: u64) -> Option<Pending> {
+        self.pending.lock().ok().and_then(|mut p| p.remove(&id))
     }
 
     /// The handler of a call in flight.
@@ -285,13 +312,29 @@ impl Worker {
         self.pending
             .lock()
             .ok()
-            .and_then(|p| p.get(&id).map(|(h, _)| h.clone()))
+            .and_then(|p| p.get(&id).map(|c| c.handler.clone()))
+    }
+
+    /// Keeps a console line of a call in flight with the call (the terminal shows it too).
+    fn keep_log(&self, id: u64, level: &str, text: &str) {
+        if let Ok(mut p) = self.pending.lock()
+            && let Some(call) = p.get_mut(&id)
+            && call.logs.len() < MAX_CALL_LOGS
+        {
+            call.logs.push(LogLine {
+                level: level.to_string(),
+                text: text.to_string(),
+                at_ms: crate::store::now_ms(),
+            });
+        }
     }
 
     fn answer(&self, id: u64, result: CallResult) {
-        let tx = self.pending.lock().ok().and_then(|mut p| p.remove(&id));
-        if let Some((_, tx)) = tx {
-            let _ = tx.send(Outcome::Finished(result));
+        if let Some(call) = self.forget(id) {
+            let _ = call.tx.send(Answer {
+                outcome: Outcome::Finished(result),
+                logs: call.logs,
+            });
         }
     }
 
@@ -301,8 +344,11 @@ impl Worker {
             Ok(mut p) => p.drain().collect(),
             Err(_) => Vec::new(),
         };
-        for (_, (_, tx)) in pending {
-            let _ = tx.send(Outcome::Unavailable(why.to_string()));
+        for (_, call) in pending {
+            let _ = call.tx.send(Answer {
+                outcome: Outcome::Unavailable(why.to_string()),
+                logs: call.logs,
+            });
         }
     }
 }
@@ -398,12 +444,14 @@ async fn read_lines(
         match msg {
             FromNode::Ready {
                 exports,
+                events,
                 node,
                 load_ms,
             } => {
                 if let Some(tx) = first.take() {
                     let _ = tx.send(Ok(Loaded {
                         exports,
+                        events,
                         node_version: node,
                         load_ms,
                     }));
@@ -429,11 +477,14 @@ async fn read_lines(
                 worker.answer(id, result);
             }
             FromNode::Log {
+                id,
                 handler,
                 level,
                 text,
-                ..
             } => {
+                if let Some(id) = id {
+                    worker.keep_log(id, &level, &text);
+                }
                 let name = terminal::escape(handler.as_deref().unwrap_or("server.js"));
                 let prefix = match level.as_str() {
                     "warn" => format!("[{name}] warning:"),
@@ -445,6 +496,7 @@ async fn read_lines(
             FromNode::Callback {
                 id,
                 handler,
+                kind,
                 op,
                 args,
                 ..
@@ -452,7 +504,11 @@ async fn read_lines(
                 let worker = worker.clone();
                 let callbacks = callbacks.clone();
                 tokio::spawn(async move {
-                    let reply = callbacks.handle(handler.as_deref(), &op, args).await;
+                    let asker = super::callbacks::Asker {
+                        handler: handler.as_deref(),
+                        kind: kind.as_deref(),
+                    };
+                    let reply = callbacks.handle(asker, &op, args).await;
                     worker.send(&ToNode::Reply {
                         id,
                         ok: reply.ok,
@@ -508,16 +564,22 @@ async fn read_lines(
     });
 }
 
+/// The worker's channel: our end for tokio, and the end Node gets as its fd 0.
+fn channel() -> Result<(tokio::net::UnixStream, std::os::unix::net::UnixStream), String> {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair()
+        .map_err(|e| format!("cannot create the worker's channel: {e}"))?;
+    ours.set_nonblocking(true)
+        .map_err(|e| format!("cannot set up the worker's channel: {e}"))?;
+    let ours = tokio::net::UnixStream::from_std(ours)
+        .map_err(|e| format!("cannot set up the worker's channel: {e}"))?;
+    Ok((ours, theirs))
+}
+
 /// Loads `server.js` in a worker of its own in [`Mode::Describe`] and returns what it
 /// exports (or why it does not load), for `fdk-emu validate`. What the app prints while
 /// loading is dropped; nothing it asks of fdk-emu is served.
 pub async fn describe(node: &Node, root: &Path, limit: Duration) -> Result<Loaded, StartError> {
-    let (ours, theirs) = std::os::unix::net::UnixStream::pair()
-        .map_err(|e| StartError::Spawn(format!("cannot create the worker's channel: {e}")))?;
-    ours.set_nonblocking(true)
-        .map_err(|e| StartError::Spawn(format!("cannot set up the worker's channel: {e}")))?;
-    let ours = tokio::net::UnixStream::from_std(ours)
-        .map_err(|e| StartError::Spawn(format!("cannot set up the worker's channel: {e}")))?;
+    let (ours, theirs) = channel().map_err(StartError::Spawn)?;
     let mut cmd = command(node, root, Mode::Describe);
     cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::null())
@@ -533,11 +595,13 @@ pub async fn describe(node: &Node, root: &Path, limit: Duration) -> Result<Loade
             match serde_json::from_str::<FromNode>(&line) {
                 Ok(FromNode::Ready {
                     exports,
+                    events,
                     node,
                     load_ms,
                 }) => {
                     return Ok(Loaded {
                         exports,
+                        events,
                         node_version: node,
                         load_ms,
                     });

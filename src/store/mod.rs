@@ -1,10 +1,12 @@
 //! The local store: one SQLite file (`<app>/.fdk/localstore.sqlite` by default) holding system
 //! settings, installation parameters, OAuth client credentials and oauth_iparams, tokens and
-//! OAuth status, and the key-value store of `client.db` and `$db`.
+//! OAuth status, the key-value store of `client.db` and `$db`, and the schedules of
+//! `$schedule`.
 //!
 //! [`Store`] is a handle to the thread that owns the connection (`worker`); the typed reads
 //! and writes are split by what they hold: `settings`, `iparams`, `oauth` (client
-//! credentials, oauth_iparams, tokens, status), `kv` (the key-value rows), `summary`,
+//! credentials, oauth_iparams, tokens, status), `kv` (the key-value rows), `schedules`
+//! (the rows of `$schedule`), `summary`,
 //! `reset`, and [`reads`], the cached reading of invokeTemplate.
 
 pub mod crypto;
@@ -14,6 +16,7 @@ mod kv;
 mod oauth;
 pub mod reads;
 mod reset;
+mod schedules;
 mod schema;
 mod settings;
 mod summary;
@@ -24,6 +27,9 @@ pub use crypto::Cipher;
 pub use error::StoreError;
 pub use kv::{KvFetch, KvRecord, KvWrite};
 pub use reads::Reads;
+pub use schedules::{
+    Repeat, RepeatUnit, ScheduleLimits, ScheduleRecord, ScheduleRefusal, ScheduleWrite,
+};
 pub use summary::{IntegrationSummary, MASK, Summary};
 pub use types::{ClientAuthMethod, Credentials, OAuthStatus, ResetScope, Tokens};
 pub use worker::Store;

@@ -14,6 +14,7 @@ impl Store {
                         &["credentials", "oauth_iparams", "tokens", "oauth_status"]
                     }
                     ResetScope::Db => &["kv"],
+                    ResetScope::Schedules => &["schedules"],
                     ResetScope::All => &[
                         "iparams",
                         "iparams_saved",
@@ -23,6 +24,7 @@ impl Store {
                         "oauth_status",
                         "system_settings",
                         "kv",
+                        "schedules",
                     ],
                 };
                 for t in tables {

@@ -91,6 +91,30 @@ pub(super) const MIGRATIONS: &[&str] = &[
     -- Expired keys are swept by the next write.
     CREATE INDEX kv_expiring ON kv (expires_at) WHERE expires_at IS NOT NULL;
     "#,
+    // 3: the schedules of `$schedule`.
+    r#"
+    -- One row per schedule, by the name the app gave it. `data` is the JSON text of the
+    -- object passed to onScheduledEvent; times are Unix milliseconds. `schedule_at` is the
+    -- time the app asked for; `next_at` when the timer fires next (NULL while paused). A
+    -- one-time schedule is deleted when it fires; a recurring one moves `next_at` on by its
+    -- period.
+    CREATE TABLE schedules (
+        name             TEXT PRIMARY KEY,
+        data             TEXT NOT NULL,
+        schedule_at      INTEGER NOT NULL,
+        repeat_unit      TEXT CHECK (repeat_unit IN ('minutes', 'hours', 'days')),
+        repeat_frequency INTEGER CHECK (repeat_frequency > 0),
+        paused           INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+        next_at          INTEGER,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        last_fired_at    INTEGER,
+        fired            INTEGER NOT NULL DEFAULT 0,
+        CHECK ((repeat_unit IS NULL) = (repeat_frequency IS NULL))
+    ) STRICT;
+
+    CREATE INDEX schedules_due ON schedules (next_at) WHERE next_at IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

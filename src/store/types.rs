@@ -97,6 +97,8 @@ pub enum ResetScope {
     OAuth,
     /// The key-value store (`client.db`, `$db`).
     Db,
+    /// The schedules of `$schedule`.
+    Schedules,
     /// Everything, system settings included.
     All,
 }

@@ -138,7 +138,21 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(loaded: &'a Loaded, opts: Options) -> Ctx<'a> {
-        let app = &loaded.app;
+        let broken = loaded
+            .parse_failures
+            .iter()
+            .map(|(rel, _)| rel.as_str())
+            .collect();
+        Ctx::with(&loaded.app, opts, broken)
+    }
+
+    /// For checks of an app already loaded and served (the Node worker's findings at run
+    /// time): every file parsed, or the snapshot would not be served.
+    pub(crate) fn for_app(app: &'a App) -> Ctx<'a> {
+        Ctx::with(app, Options::default(), HashSet::new())
+    }
+
+    fn with(app: &'a App, opts: Options, broken: HashSet<&'a str>) -> Ctx<'a> {
         let indexes = app
             .files()
             .filter(|f| f.value.is_some())
@@ -149,29 +163,7 @@ impl<'a> Ctx<'a> {
             opts,
             report: Report::default(),
             indexes,
-            broken: loaded
-                .parse_failures
-                .iter()
-                .map(|(rel, _)| rel.as_str())
-                .collect(),
-            iparams_js: std::cell::OnceCell::new(),
-        }
-    }
-
-    /// For checks of an app already loaded and served (the Node worker's findings at run
-    /// time): every file parsed, or the snapshot would not be served.
-    pub(crate) fn for_app(app: &'a App) -> Ctx<'a> {
-        let indexes = app
-            .files()
-            .filter(|f| f.value.is_some())
-            .map(|f| (f.rel_path.as_str(), FileIndex::new(&f.text)))
-            .collect();
-        Ctx {
-            app,
-            opts: Options::default(),
-            report: Report::default(),
-            indexes,
-            broken: HashSet::new(),
+            broken,
             iparams_js: std::cell::OnceCell::new(),
         }
     }

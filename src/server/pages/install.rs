@@ -15,6 +15,7 @@ use super::render::{page, page_with_status, with};
 use super::{PageError, form_pairs, page_context, see_other};
 use crate::app::{IparamField, IparamType, IparamsPage};
 use crate::server::Shared;
+use crate::serverless::events::{Events, Source};
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -318,6 +319,7 @@ async fn submit(
     req: HttpRequest,
     shared: web::Data<Shared>,
     store: web::Data<Store>,
+    events: Option<web::Data<Events>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let body = super::read_form(&req, payload).await?;
@@ -332,6 +334,27 @@ async fn submit(
     let stored = store.iparams().await?;
     match check::check_values(fields, &input, stored.as_ref()) {
         Ok(checked) => {
+            // onAppInstall (or afterAppUpdate when installed) runs with the new values
+            // before they are kept; its renderData error refuses them, shown on the page.
+            if let Some(refusal) = setup_event(
+                events.as_ref().map(|e| e.get_ref()),
+                stored.is_some(),
+                &checked.values,
+            )
+            .await
+            {
+                return render_form(
+                    &shared,
+                    &store,
+                    fields,
+                    &input,
+                    stored.as_ref(),
+                    &FieldErrors::default(),
+                    Some(json!({"kind": "error", "text": refusal})),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
             store.set_iparams(checked.values, &checked.secure).await?;
             Ok(see_other("/custom_configs/install?saved=1"))
         }
@@ -349,4 +372,30 @@ async fn submit(
             .await
         }
     }
+}
+
+/// Fires `onAppInstall` (`installed` false) or `afterAppUpdate` with `values` as `iparams`;
+/// the message to show when the handler refused them.
+pub async fn setup_event(
+    events: Option<&Events>,
+    installed: bool,
+    values: &Map<String, Value>,
+) -> Option<String> {
+    let events = events?;
+    let event = if installed {
+        "afterAppUpdate"
+    } else {
+        "onAppInstall"
+    };
+    let plain: Map<String, Value> = values
+        .iter()
+        .filter(|(k, _)| k.as_str() != "__meta")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let fired = events
+        .fire_setup(event, Source::Install, Some(plain))
+        .await?;
+    fired
+        .error()
+        .map(|e| format!("{event} refused the installation: {e}"))
 }

@@ -14,6 +14,7 @@ use super::{BODY_LIMIT, assets, check};
 use crate::app::IparamsPage;
 use crate::server::Shared;
 use crate::server::body::{self, BodyError};
+use crate::serverless::events::Events;
 use crate::store::{MASK, Store, StoreError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,6 +40,9 @@ pub enum ApiError {
     Invalid(check::FieldErrors),
     #[error("{0}")]
     NotFound(String),
+    /// `onAppInstall` or `afterAppUpdate` answered with an error: nothing is stored.
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Store(#[from] StoreError),
 }
@@ -52,6 +56,7 @@ impl ResponseError for ApiError {
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Refused(_) => StatusCode::BAD_REQUEST,
             ApiError::Store(StoreError::Locked { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -65,6 +70,7 @@ impl ResponseError for ApiError {
             ApiError::Busy(_) => "busy",
             ApiError::Invalid(_) => "validation_failed",
             ApiError::NotFound(_) => "not_found",
+            ApiError::Refused(_) => "setup_event_failed",
             ApiError::Store(_) => "store_error",
         };
         let mut body = json!({"error": code, "message": self.to_string()});
@@ -112,6 +118,7 @@ async fn store_iparams(
     req: HttpRequest,
     shared: web::Data<Shared>,
     store: web::Data<Store>,
+    events: Option<web::Data<Events>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = body::read(&req, payload, BODY_LIMIT)
@@ -152,6 +159,17 @@ async fn store_iparams(
             ));
         }
     };
+    // The platform runs onAppInstall (first install) or afterAppUpdate (settings saved
+    // again) with the new values before it keeps them; a renderData error refuses them.
+    if let Some(refusal) = super::install::setup_event(
+        events.as_ref().map(|e| e.get_ref()),
+        stored.is_some(),
+        &values,
+    )
+    .await
+    {
+        return Err(ApiError::Refused(refusal));
+    }
     store.set_iparams(values, &secure).await?;
     // FDK answers 200 with an empty body.
     Ok(HttpResponse::Ok().finish())
