@@ -65,18 +65,15 @@ fn validate_cmd(args: &ValidateArgs) -> ExitCode {
         report.sort();
     }
     match args.format {
-        Format::Json => println!(
-            "{}",
+        Format::Json => print_out(&format!(
+            "{}\n",
             render::json(&report, &loaded.app.root.display().to_string())
-        ),
-        Format::Text => print!(
-            "{}",
-            render::text(
-                &report,
-                Some(&loaded.app),
-                render::use_color(std::io::stdout().is_terminal())
-            )
-        ),
+        )),
+        Format::Text => print_out(&render::text(
+            &report,
+            Some(&loaded.app),
+            render::use_color(std::io::stdout().is_terminal()),
+        )),
     }
     if report.has_errors() {
         ExitCode::from(1)
@@ -434,6 +431,22 @@ async fn run_command(command: &[String], base: &str) -> ExitCode {
     }
 }
 
+/// Writes `text` to stdout. A reader that went away (`fdk-emu validate | head -c 10`) ends
+/// the output quietly: `print!` panics on a closed pipe (Rust ignores SIGPIPE, so the write
+/// fails with EPIPE), which exited with 101 and a panic message. Any other failure to write
+/// is said on stderr.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write the output: {e}");
+        }
+    }
+}
+
 /// A child's exit status as a one-byte exit code.
 fn exit_status_code(s: std::process::ExitStatus) -> u8 {
     if let Some(code) = s.code() {
@@ -482,14 +495,17 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
     if !path.exists() {
         match &args.action {
             StoreAction::Show => {
-                println!(
-                    "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).",
+                print_out(&format!(
+                    "Nothing stored yet: {} does not exist (it is created by `fdk-emu run`).\n",
                     path.display()
-                );
+                ));
                 return ExitCode::SUCCESS;
             }
             StoreAction::Reset { .. } => {
-                println!("Nothing to reset: {} does not exist.", path.display());
+                print_out(&format!(
+                    "Nothing to reset: {} does not exist.\n",
+                    path.display()
+                ));
                 return ExitCode::SUCCESS;
             }
             StoreAction::Export { output } => {
@@ -552,8 +568,8 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
                 let app = app::load(&args.app.app_dir).ok().map(|l| l.app);
                 let summary = store.summary().await?;
                 let keys = store.kv_list(store::now_ms()).await?;
-                print!("{}", render_summary(&summary, app.as_ref()));
-                print!("{}", render_keys(&keys, store::now_ms()));
+                print_out(&render_summary(&summary, app.as_ref()));
+                print_out(&render_keys(&keys, store::now_ms()));
                 Ok(())
             }
             StoreAction::Reset {
@@ -572,7 +588,7 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
                     (ResetScope::All, "everything")
                 };
                 store.reset(scope).await?;
-                println!("Cleared {what} from {}.", path.display());
+                print_out(&format!("Cleared {what} from {}.\n", path.display()));
                 Ok::<(), StoreError>(())
             }
             StoreAction::Import { .. } => {
@@ -580,7 +596,7 @@ fn store_cmd(args: &StoreArgs) -> ExitCode {
                     return Ok(());
                 };
                 crate::import::apply(&store, found).await?;
-                print!("{}", render_import(from, &path, found));
+                print_out(&render_import(from, &path, found));
                 Ok(())
             }
         }

@@ -23,6 +23,11 @@ pub const DEMO_FIXTURE_ORIGIN: &str = "http://localhost:10001/_demo/";
 /// How long a started OAuth handshake may take before its `state` is refused.
 pub const OAUTH_STATE_TTL: Duration = Duration::from_secs(600);
 
+/// How long the server waits for the whole body of a request before answering 408. A
+/// browser on this machine sends even 8 MB in milliseconds; a body that takes longer is
+/// stalled and would hold its connection and buffer open for ever.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What the command line of `run` says, before anything is resolved. `cli` fills it in.
 #[derive(Debug, Clone, Default)]
 pub struct Flags {
@@ -95,6 +100,9 @@ pub struct Config {
     pub inspector: InspectorConfig,
     /// `--state FILE`: iparams, system settings and db keys loaded into the store at start.
     pub state_file: Option<PathBuf>,
+    /// How long a request body may take to arrive: [`BODY_TIMEOUT`], or
+    /// `FDK_EMU_BODY_TIMEOUT_MS` (a knob for the tests of stalled bodies).
+    pub body_timeout: Duration,
     /// The Node.js that runs `server/server.js`: `--node` (or `FDK_EMU_NODE`), else `node`
     /// on `PATH` (looked up only for apps that have a `server.js`).
     pub node: Option<PathBuf>,
@@ -126,6 +134,10 @@ impl Config {
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(OAUTH_STATE_TTL, Duration::from_secs);
+        let body_timeout = std::env::var("FDK_EMU_BODY_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(BODY_TIMEOUT, Duration::from_millis);
         Ok(Config {
             app_dir: root.to_path_buf(),
             host: flags.host.clone(),
@@ -144,6 +156,7 @@ impl Config {
                 log_file: flags.log_file.clone(),
             },
             state_file: flags.state_file.clone(),
+            body_timeout,
             node: flags.node.clone(),
         })
     }
@@ -222,6 +235,7 @@ impl Config {
             oauth_state_ttl: OAUTH_STATE_TTL,
             inspector: InspectorConfig::default(),
             state_file: None,
+            body_timeout: BODY_TIMEOUT,
             node: None,
         }
     }

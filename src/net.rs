@@ -120,11 +120,17 @@ impl Client {
                     redirects += 1;
                     // Host named the previous target; the client sets the new one.
                     headers.remove(header::HOST);
-                    if next.host() != uri.host() {
-                        // Credentials meant for one host are not handed to another.
+                    if !same_origin(&next, &uri) {
+                        // Credentials meant for one origin are not handed to another: not
+                        // to another host, and not to another port or scheme of the same
+                        // host either (another server, or the same one in clear text).
+                        // Once dropped they stay dropped, even if a later hop comes back.
                         headers.remove(header::AUTHORIZATION);
                         headers.remove(header::COOKIE);
                         headers.remove(header::PROXY_AUTHORIZATION);
+                        for name in &p.secret_headers {
+                            headers.remove(name);
+                        }
                     }
                     uri = next;
                 }
@@ -167,6 +173,9 @@ pub struct Prepared {
     /// The same URL in the form the client sends.
     pub uri: Uri,
     pub headers: HeaderMap,
+    /// Headers whose value holds a secret (a secure iparam, an access token): dropped, like
+    /// `Authorization`, when a redirect leads to another origin.
+    pub secret_headers: Vec<http::HeaderName>,
     pub body: Option<Bytes>,
 }
 
@@ -200,6 +209,21 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Whether two absolute URIs have the same origin: scheme, host and port (the default port
+/// of the scheme when none is written).
+fn same_origin(a: &Uri, b: &Uri) -> bool {
+    let port = |u: &Uri| {
+        u.port_u16().or(match u.scheme_str() {
+            Some("http") => Some(80),
+            Some("https") => Some(443),
+            _ => None,
+        })
+    };
+    a.scheme() == b.scheme()
+        && a.host().map(str::to_ascii_lowercase) == b.host().map(str::to_ascii_lowercase)
+        && port(a) == port(b)
 }
 
 /// Where a redirect answer points, for the methods FDK's HTTP library follows (GET, HEAD).
@@ -289,7 +313,29 @@ pub fn classify(e: &(dyn std::error::Error + 'static)) -> NetError {
 
 #[cfg(test)]
 mod tests {
-    use super::{NetError, classify};
+    use super::{NetError, classify, same_origin};
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        let o = |a: &str, b: &str| {
+            same_origin(
+                &a.parse().unwrap_or_else(|_| unreachable!()),
+                &b.parse().unwrap_or_else(|_| unreachable!()),
+            )
+        };
+        assert!(o(
+            "https://api.example.com/a",
+            "https://API.example.com:443/b?c"
+        ));
+        assert!(o("http://127.0.0.1:8080/a", "http://127.0.0.1:8080/"));
+        assert!(!o("http://127.0.0.1:8080/a", "http://127.0.0.1:8081/a"));
+        assert!(!o("https://api.example.com/", "http://api.example.com/"));
+        assert!(!o(
+            "https://api.example.com/",
+            "https://api.example.com:8443/"
+        ));
+        assert!(!o("https://api.example.com/", "https://other.example.com/"));
+    }
     use std::io::{Error, ErrorKind};
 
     /// An error caused by `0`, as the client's errors wrap the socket's.

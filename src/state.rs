@@ -173,8 +173,8 @@ impl StateFile {
         if let Some(k) = self.db.iter().find(|k| !k.value.is_object()) {
             return Err(StateError::DbValue {
                 path: path.to_path_buf(),
-                scope: crate::term::cut(&k.scope, 64),
-                key: crate::term::cut(&k.key, 64),
+                scope: crate::term::cut(&k.scope, 64).into_owned(),
+                key: crate::term::cut(&k.key, 64).into_owned(),
             });
         }
         let mut secure = app.iparams.secure_names();

@@ -315,6 +315,7 @@ impl Lifecycle {
             oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
             inspector: Default::default(),
             state_file: None,
+            body_timeout: fdk_emu::config::BODY_TIMEOUT,
             node: None,
         };
         let http = reqwest::Client::new();

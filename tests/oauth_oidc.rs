@@ -111,6 +111,7 @@ fn config_for(server: &common::Server) -> Config {
         oauth_state_ttl: fdk_emu::config::OAUTH_STATE_TTL,
         inspector: Default::default(),
         state_file: None,
+        body_timeout: fdk_emu::config::BODY_TIMEOUT,
         node: None,
     }
 }

@@ -24,7 +24,7 @@ pub fn clean_cow(s: &str, max: usize) -> Cow<'_, str> {
     if plain {
         Cow::Borrowed(s)
     } else {
-        Cow::Owned(crate::term::cut(s, max))
+        crate::term::cut(s, max)
     }
 }
 

@@ -27,6 +27,16 @@ pub struct Field {
     pub oauth_iparams: bool,
     /// Every variable it uses, once each, for the inspector's list of substitutions.
     pub variables: Vec<Variable>,
+    /// Whether it uses `access_token`: a header holding it is a credential.
+    pub access_token: bool,
+}
+
+impl Field {
+    /// Whether the rendered value carries a secret: the access token or one of the `secure`
+    /// iparams. Such a header does not follow a redirect to another origin.
+    pub fn carries_secret(&self, secure: &[String]) -> bool {
+        self.access_token || self.iparams.iter().any(|k| secure.contains(k))
+    }
 }
 
 /// A variable a field uses: `iparam.api_key` and its path `["iparam", "api_key"]`.
@@ -146,6 +156,7 @@ fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileEr
                     });
                 }
             }
+            let access_token = refs.iter().any(|r| r.root() == "access_token");
             let mut iparams: Vec<String> = refs
                 .into_iter()
                 .filter(|r| r.root() == "iparam")
@@ -158,6 +169,7 @@ fn field(template: &str, name: String, src: &str) -> Result<Field, Box<CompileEr
                 iparams,
                 oauth_iparams,
                 variables,
+                access_token,
             })
         }
         Err(error) => Err(Box::new(CompileError::Parse {
@@ -286,5 +298,19 @@ mod tests {
             !f("oauth_iparams.tenant").oauth_iparams,
             "plain text is no reference"
         );
+    }
+
+    #[test]
+    fn a_field_knows_whether_it_carries_a_secret() {
+        let f = |src: &str| field("t", "headers.X".into(), src).expect("parses");
+        let secure = ["api_key".to_string()];
+        assert!(f("Bearer <%= access_token %>").carries_secret(&[]));
+        assert!(f("<%= iparam.api_key %>").carries_secret(&secure));
+        assert!(
+            f("Basic <%= encode(iparam.user + ':' + iparam.api_key) %>").carries_secret(&secure)
+        );
+        assert!(!f("<%= iparam.api_key %>").carries_secret(&[]));
+        assert!(!f("<%= iparam.plan %>").carries_secret(&secure));
+        assert!(!f("access_token").carries_secret(&secure));
     }
 }

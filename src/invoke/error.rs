@@ -63,6 +63,14 @@ pub enum InvokeError {
         field: String,
         error: Box<crate::template::RenderError>,
     },
+    #[error(
+        "template '{template}', schema.{field}: the value of `{variable}` holds a `..` segment, which would leave the template's path (`..` and `%2e%2e` both climb a folder up). Check what the app passes as `{variable}`: an ID or a name, not a path with `..`"
+    )]
+    PathEscape {
+        template: String,
+        field: String,
+        variable: String,
+    },
     #[error("template '{template}': {error}")]
     Url {
         template: String,
@@ -134,6 +142,7 @@ impl InvokeError {
             | InvokeError::Compile(_)
             | InvokeError::Substitution { .. }
             | InvokeError::Url { .. }
+            | InvokeError::PathEscape { .. }
             | InvokeError::HeaderValue { .. }
             | InvokeError::SecureInUrl { .. }
             | InvokeError::TokenUnknown { .. }
@@ -158,6 +167,7 @@ impl InvokeError {
             | InvokeError::Compile(_)
             | InvokeError::Substitution { .. }
             | InvokeError::Url { .. }
+            | InvokeError::PathEscape { .. }
             | InvokeError::HeaderValue { .. }
             | InvokeError::SecureInUrl { .. }
             | InvokeError::TokenUnknown { .. }

@@ -21,6 +21,7 @@ pub mod error;
 pub mod mask;
 pub mod request;
 pub mod send;
+pub mod shape;
 pub mod target;
 mod trace;
 
@@ -37,6 +38,7 @@ use crate::config::Config;
 use crate::inspect::{Record, Refresh};
 use crate::net::{self, NetError, Prepared};
 use crate::rate::RateLimiter;
+use crate::term;
 use compile::{Cache, Compiled, OAuthUse};
 pub use envelope::{Envelope, ErrorSource};
 pub use error::{ALLOWED_CONTENT_TYPES, InvokeError};
@@ -49,6 +51,10 @@ use trace::Trace;
 /// The production limit on the size of a response.
 pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
 
+/// How much of a URL and of an error message the terminal line shows: enough for any real
+/// API URL and for every message of [`InvokeError`] around a name of normal length.
+const LOGGED_URL_CHARS: usize = 1000;
+const LOGGED_MESSAGE_CHARS: usize = 1000;
 /// The production rate limit: template requests a minute per app (and account).
 pub const REQUESTS_PER_MINUTE: usize = 50;
 
@@ -135,14 +141,16 @@ struct CallLog {
 }
 
 impl Outcome {
-    /// The terminal line: template, method, URL (masked), status, attempts, time.
+    /// The terminal line: template, method, URL (masked), status, attempts, time. The
+    /// template name, the URL and our error message quote what the caller sent, so each goes
+    /// through [`crate::term`]: one call is one line, whatever its name holds.
     pub fn log_line(&self, template: &str) -> String {
         use std::fmt::Write;
         let e = &self.envelope;
         let mut line = String::with_capacity(160);
-        let _ = write!(line, "invokeTemplate {template}");
+        let _ = write!(line, "invokeTemplate {}", term::short(template));
         if let (Some(m), Some(u)) = (&self.method, &self.url) {
-            let _ = write!(line, " {m} {u}");
+            let _ = write!(line, " {m} {}", term::cut(u, LOGGED_URL_CHARS));
         }
         let _ = write!(
             line,
@@ -159,7 +167,11 @@ impl Outcome {
             };
             if e.headers.is_empty() {
                 // Our own error: its message says what happened.
-                let _ = write!(line, " {who}: {}", e.response);
+                let _ = write!(
+                    line,
+                    " {who}: {}",
+                    term::cut(&e.response, LOGGED_MESSAGE_CHARS)
+                );
             } else {
                 let _ = write!(line, " {who} error from the API");
             }
@@ -340,7 +352,7 @@ impl Invoker {
             }
         }
         let mut prepared = self
-            .prepare(&t, &scope, &call.query, body.clone())
+            .prepare(&t, &scope, &call.query, &iparams.secure, body.clone())
             .map_err(|e| (e, 0))?;
         log.method = Some(prepared.method.to_string());
         let url = masker.mask(&prepared.url);
@@ -372,7 +384,7 @@ impl Invoker {
             masker.add(&fresh);
             scope.insert("access_token".into(), Value::String(fresh));
             prepared = self
-                .prepare(&t, &scope, &call.query, body)
+                .prepare(&t, &scope, &call.query, &iparams.secure, body)
                 .map_err(|e| (e, attempts))?;
             if let Some(trace) = log.trace.as_mut() {
                 for derived in trace::derived_secrets(&t, &scope, &iparams.secure) {
@@ -449,6 +461,7 @@ impl Invoker {
         t: &Compiled,
         scope: &Map<String, Value>,
         call_query: &Map<String, Value>,
+        secure: &[String],
         body: Option<Bytes>,
     ) -> Result<Prepared, InvokeError> {
         let render = |f: &compile::Field| {
@@ -461,13 +474,29 @@ impl Invoker {
                 })
         };
         let host = render(&t.host)?;
-        let path = render(&t.path)?;
-        let mut url = target::build_url(&t.protocol, &host, &path, &self.shared.upstreams)
-            .map_err(|error| InvokeError::Url {
+        let (path, values) =
+            t.path
+                .template
+                .render_marked(scope)
+                .map_err(|error| InvokeError::Substitution {
+                    template: t.name.clone(),
+                    field: t.path.name.to_string(),
+                    error: Box::new(error),
+                })?;
+        let schema_key = |k: &str| t.query.iter().any(|(tk, _)| tk == k);
+        let shaped =
+            shape::shape(&path, &values, &schema_key).map_err(|e| InvokeError::PathEscape {
                 template: t.name.clone(),
-                error,
+                field: t.path.name.to_string(),
+                variable: e.variable,
             })?;
-        // A fragment never goes to the server.
+        let mut url = target::build_url(&t.protocol, &host, &shaped.path, &self.shared.upstreams)
+            .map_err(|error| InvokeError::Url {
+            template: t.name.clone(),
+            error,
+        })?;
+        // A fragment never goes to the server (a `#` from a value was encoded by `shape`:
+        // this is the template's own).
         if let Some(hash) = url.find('#') {
             url.truncate(hash);
         }
@@ -488,7 +517,7 @@ impl Invoker {
                 pairs.append_pair(k, v);
             }
             for (k, v) in call_query {
-                if t.query.iter().any(|(tk, _)| tk == k) {
+                if schema_key(k) || shaped.own_keys.contains(k) {
                     continue; // the template wins
                 }
                 match v {
@@ -504,7 +533,11 @@ impl Invoker {
             url = pairs.finish();
         }
         let mut headers = HeaderMap::with_capacity(t.headers.len());
+        let mut secret_headers = Vec::new();
         for (name, f) in &t.headers {
+            if f.carries_secret(secure) {
+                secret_headers.push(name.clone());
+            }
             let v = render(f)?;
             let v = HeaderValue::from_str(&v).map_err(|_| InvokeError::HeaderValue {
                 template: t.name.clone(),
@@ -539,6 +572,7 @@ impl Invoker {
             url,
             uri,
             headers,
+            secret_headers,
             body,
         })
     }

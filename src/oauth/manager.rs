@@ -25,6 +25,10 @@ use crate::app::{App, TokenType};
 use crate::config::Config;
 use crate::inspect::{Refresh, RefreshTrigger};
 use crate::store::{ClientAuthMethod, OAuthStatus, Store, Tokens};
+use crate::term;
+
+/// How much of a provider's error text a log line shows (it quotes the provider's answer).
+const LOGGED_ERROR_CHARS: usize = 500;
 
 /// Now, in Unix seconds.
 pub use crate::store::now as unix_now;
@@ -288,7 +292,11 @@ impl TokenManager {
             Ok(t) => Ok(t.access_token),
             // The provider is down but the token has not expired yet: use it.
             Err(e) if is_transient(&e) && still_valid => {
-                tracing::warn!(integration, "using the current token until it expires: {e}");
+                tracing::warn!(
+                    integration,
+                    "using the current token until it expires: {}",
+                    term::cut(&e.to_string(), LOGGED_ERROR_CHARS)
+                );
                 Ok(old_token)
             }
             Err(e) => Err(self.token_error(integration, &e)),
@@ -562,7 +570,8 @@ impl TokenManager {
                 let reason = format!("refreshing the token failed: {e}");
                 tracing::warn!(
                     integration,
-                    "{reason}; the integration needs re-authorization"
+                    "{}; the integration needs re-authorization",
+                    term::cut(&reason, LOGGED_ERROR_CHARS)
                 );
                 status.needs_reauth = Some(reason);
                 if let Err(se) = self.store.save_grant(integration, None, &status).await {
@@ -571,7 +580,11 @@ impl TokenManager {
                 Err(RefreshError::Endpoint(e))
             }
             Err(e) => {
-                tracing::warn!(integration, "refresh failed, tokens kept: {e}");
+                tracing::warn!(
+                    integration,
+                    "refresh failed, tokens kept: {}",
+                    term::cut(&e.to_string(), LOGGED_ERROR_CHARS)
+                );
                 Err(RefreshError::Endpoint(e))
             }
         }

@@ -17,9 +17,27 @@ use rand::Rng as _;
 
 use crate::config::OAUTH_STATE_TTL as STATE_TTL;
 
-/// More pending handshakes than anyone starts by hand; beyond it the oldest are dropped so a
-/// script hammering `/auth/index` cannot grow memory without bound.
+/// More pending handshakes than anyone starts by hand; beyond it one is dropped so a script
+/// hammering `/auth/index` cannot grow memory without bound (see [`Started`] for which).
 const MAX_PENDING: usize = 1000;
+
+/// Who started a handshake, as far as the browser vouches for it.
+///
+/// Any page on the web can make the developer's browser open `/auth/index` (a link, an
+/// image, a hidden frame), and a script can call it in a loop; each call issues a state.
+/// When the store is full, the oldest state is dropped, and without this distinction 5 000
+/// such calls dropped the developer's own pending handshake, whose callback then failed as
+/// "not one this server issued". States started from our own pages or typed into the
+/// address bar are dropped only when no other state is left to drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// From one of our pages (`Sec-Fetch-Site: same-origin`) or by the developer directly
+    /// (`none`: the address bar, a bookmark). Browsers set this header themselves; a page
+    /// cannot forge it.
+    ByDeveloper,
+    /// Anything else: another site's page, or a client that sends no `Sec-Fetch-Site`.
+    Unvouched,
+}
 
 /// What a state stands for, known only to the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +67,7 @@ pub enum StateError {
 struct Entry {
     pending: Pending,
     issued: Instant,
+    started: Started,
 }
 
 #[derive(Debug, Default)]
@@ -94,7 +113,7 @@ impl StateStore {
     }
 
     /// Issues a fresh state for a handshake.
-    pub fn issue(&self, pending: Pending) -> String {
+    pub fn issue(&self, pending: Pending, started: Started) -> String {
         let state = random_state();
         let now = Instant::now();
         let ttl = self.ttl;
@@ -104,19 +123,21 @@ impl StateStore {
             .retain(|_, e| now.duration_since(e.issued) < ttl);
         inner.used.retain(|_, at| now.duration_since(*at) < ttl);
         if inner.pending.len() >= MAX_PENDING
-            && let Some(oldest) = inner
+            && let Some(victim) = inner
                 .pending
                 .iter()
-                .min_by_key(|(_, e)| e.issued)
+                // Unvouched states first, then the oldest.
+                .min_by_key(|(_, e)| (e.started == Started::ByDeveloper, e.issued))
                 .map(|(k, _)| k.clone())
         {
-            inner.pending.remove(&oldest);
+            inner.pending.remove(&victim);
         }
         inner.pending.insert(
             state.clone(),
             Entry {
                 pending,
                 issued: now,
+                started,
             },
         );
         state
@@ -173,7 +194,7 @@ mod tests {
     #[test]
     fn a_state_is_valid_once() {
         let store = StateStore::new();
-        let s = store.issue(pending());
+        let s = store.issue(pending(), Started::ByDeveloper);
         assert_eq!(store.take(Some(&s)), Ok(pending()));
         assert_eq!(store.take(Some(&s)), Err(StateError::Reused));
     }
@@ -181,7 +202,7 @@ mod tests {
     #[test]
     fn forged_and_missing_states_are_refused() {
         let store = StateStore::new();
-        let _real = store.issue(pending());
+        let _real = store.issue(pending(), Started::ByDeveloper);
         assert_eq!(store.take(Some("forged")), Err(StateError::Unknown));
         assert_eq!(store.take(Some("")), Err(StateError::Missing));
         assert_eq!(store.take(None), Err(StateError::Missing));
@@ -190,7 +211,7 @@ mod tests {
     #[test]
     fn an_expired_state_is_refused_and_cannot_be_retried() {
         let store = StateStore::new();
-        let s = store.issue(pending());
+        let s = store.issue(pending(), Started::ByDeveloper);
         let later = Instant::now() + STATE_TTL + Duration::from_secs(1);
         assert_eq!(store.take_at(Some(&s), later), Err(StateError::Expired));
         assert_eq!(store.take(Some(&s)), Err(StateError::Reused));
@@ -199,8 +220,8 @@ mod tests {
     #[test]
     fn states_are_long_random_and_distinct() {
         let store = StateStore::new();
-        let a = store.issue(pending());
-        let b = store.issue(pending());
+        let a = store.issue(pending(), Started::ByDeveloper);
+        let b = store.issue(pending(), Started::ByDeveloper);
         assert_ne!(a, b);
         // 43 base64 characters carry 256 bits (≥ 128 asked for).
         assert_eq!(a.len(), 43);
@@ -211,14 +232,41 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_of_unvouched_states_leaves_the_developers_handshake_alone() {
+        let store = StateStore::new();
+        let mine = store.issue(pending(), Started::ByDeveloper);
+        let first_flood = store.issue(pending(), Started::Unvouched);
+        for _ in 0..5 * MAX_PENDING {
+            store.issue(pending(), Started::Unvouched);
+        }
+        assert_eq!(store.lock().pending.len(), MAX_PENDING, "still bounded");
+        assert_eq!(store.take(Some(&first_flood)), Err(StateError::Unknown));
+        assert_eq!(store.take(Some(&mine)), Ok(pending()));
+    }
+
+    #[test]
+    fn when_only_the_developers_states_are_left_the_oldest_goes() {
+        let store = StateStore::new();
+        let oldest = store.issue(pending(), Started::ByDeveloper);
+        for _ in 0..MAX_PENDING {
+            store.issue(pending(), Started::ByDeveloper);
+        }
+        assert_eq!(store.lock().pending.len(), MAX_PENDING);
+        assert_eq!(store.take(Some(&oldest)), Err(StateError::Unknown));
+    }
+
+    #[test]
     fn each_state_keeps_its_own_integration() {
         let store = StateStore::new();
-        let a = store.issue(pending());
-        let b = store.issue(Pending {
-            integration: "asana".into(),
-            return_to: "/custom_configs?x=1".into(),
-            agent: true,
-        });
+        let a = store.issue(pending(), Started::ByDeveloper);
+        let b = store.issue(
+            Pending {
+                integration: "asana".into(),
+                return_to: "/custom_configs?x=1".into(),
+                agent: true,
+            },
+            Started::Unvouched,
+        );
         assert_eq!(
             store.take(Some(&b)).map(|p| p.integration),
             Ok("asana".into())

@@ -4,11 +4,12 @@
 //! first with a private-network preflight, answered with
 //! `Access-Control-Allow-Private-Network: true`.
 //!
-//! Other origins are refused: their preflights get 403, and their non-GET requests too
-//! (a page elsewhere must not be able to fire the app's templates with the developer's
-//! credentials). Product pages may change state only through `/dprouter`; requests without
-//! an `Origin` (curl, tests) are not browsers' and pass. This middleware must wrap outside any guard that rejects unknown requests,
-//! so that preflights are answered before such a guard sees them.
+//! Other origins are refused: their preflights get 403, and their non-GET requests and
+//! WebSocket upgrades too (a page elsewhere must not be able to fire the app's templates
+//! with the developer's credentials, nor listen to the live-reload socket). Product pages
+//! may change state only through `/dprouter`; requests without an `Origin` (curl, tests) are
+//! not browsers' and pass. This middleware must wrap outside any guard that rejects unknown
+//! requests, so that preflights are answered before such a guard sees them.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -46,7 +47,10 @@ pub async fn cors(
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if kind == OriginKind::Other {
-        if preflight || !matches!(*req.method(), Method::GET | Method::HEAD) {
+        // A WebSocket is opened with a GET, but the browser applies no CORS to it: the
+        // Origin checked here is the only thing that keeps another site's page from reading
+        // the live-reload stream (the names of the app's changed files).
+        if preflight || !matches!(*req.method(), Method::GET | Method::HEAD) || is_websocket(&req) {
             let resp = HttpResponse::Forbidden().json(serde_json::json!({
                 "message": format!(
                     "origin {origin} may not call fdk-emu: only its own pages ({}) and Freshworks product pages over https (*.freshdesk.com, *.freshservice.com, *.freshworks.com, *.myfreshworks.com, *.freshsales.io, *.freshchat.com, *.freshcaller.com) can",
@@ -114,4 +118,12 @@ pub async fn cors(
         h.append(header::VARY, HeaderValue::from_static("Origin"));
     }
     Ok(res)
+}
+
+/// Whether the request asks to become a WebSocket (`Upgrade: websocket`).
+fn is_websocket(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"))
 }

@@ -8,12 +8,12 @@
 //! the setup pages; values are not secret, so nothing is masked.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::body::{BodyError, read_limited};
+use super::body::{self, BodyError};
 use super::pages::render::{page, with};
 use super::pages::{PageError, page_context};
 use crate::kv::{Kv, KvError, Scope};
@@ -74,8 +74,13 @@ struct KeyQuery {
 /// Largest edited value accepted (the platform's limit is far below; this bounds the read).
 const BODY_LIMIT: usize = 1024 * 1024;
 
-async fn edit(kv: web::Data<Kv>, q: web::Query<KeyQuery>, payload: web::Payload) -> HttpResponse {
-    let body = match read_limited(payload, BODY_LIMIT).await {
+async fn edit(
+    req: HttpRequest,
+    kv: web::Data<Kv>,
+    q: web::Query<KeyQuery>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let body = match body::read(&req, payload, BODY_LIMIT).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             return error(&KvError::BadRequest(format!(
@@ -83,7 +88,7 @@ async fn edit(kv: web::Data<Kv>, q: web::Query<KeyQuery>, payload: web::Payload)
                 BODY_LIMIT / 1024
             )));
         }
-        Err(BodyError::Unreadable(e)) => {
+        Err(e) => {
             return error(&KvError::BadRequest(format!(
                 "the value could not be read: {e}"
             )));

@@ -22,7 +22,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::Shared;
-use super::body::{BodyError, read_limited};
+use super::body::{self, BodyError};
 use super::pages::render::{page, with};
 use super::pages::{PageError, page_context};
 use crate::serverless::events::{EXTERNAL, Events, Fired, Source};
@@ -101,14 +101,16 @@ async fn reset(events: web::Data<Events>, event: web::Path<String>) -> HttpRespo
     }
 }
 
-async fn read_body(body: web::Payload) -> Result<web::BytesMut, HttpResponse> {
-    read_limited(body, PAYLOAD_LIMIT)
+async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<body::Body, HttpResponse> {
+    body::read(req, payload, PAYLOAD_LIMIT)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the payload is larger than the platform's {PAYLOAD_LIMIT} bytes"),
             ),
+            BodyError::TimedOut(_) => error(StatusCode::REQUEST_TIMEOUT, e.to_string()),
+            BodyError::Busy => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             BodyError::Unreadable(e) => error(
                 StatusCode::BAD_REQUEST,
                 format!("the body could not be read: {e}"),
@@ -125,7 +127,7 @@ async fn fire(
 ) -> HttpResponse {
     // `fdk-emu trigger --payload FILE` fires without replacing the test data.
     let save = !req.query_string().split('&').any(|p| p == "save=false");
-    let bytes = match read_body(body).await {
+    let bytes = match read_body(&req, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -222,7 +224,7 @@ async fn uninstall(events: web::Data<Events>, store: web::Data<Store>) -> HttpRe
 /// `onExternalEvent` with the request's body as `data` (parsed by its content type, as the
 /// platform does: JSON, form fields, else the text) and its headers as `headers`.
 async fn hook(events: web::Data<Events>, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let bytes = match read_body(body).await {
+    let bytes = match read_body(&req, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };

@@ -12,7 +12,7 @@ use super::origin::{self, OriginKind};
 use super::render::{self, ErrorPage};
 use crate::oauth::client::EndpointError;
 use crate::oauth::resolve::{self, ResolveError};
-use crate::oauth::state::{Pending, StateError};
+use crate::oauth::state::{Pending, Started, StateError};
 use crate::oauth::{RefreshError, TokenManager};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -28,27 +28,47 @@ pub(super) fn query(req: &HttpRequest) -> HashMap<String, String> {
 
 /// The page to return to after the handshake: a path on this server only (never another
 /// site: an open redirect would let any page bounce the developer's browser through us).
+///
+/// The value is read the way a browser reads a `Location`: as a URL relative to our own
+/// origin (`http://localhost:PORT`), with the WHATWG parser, which drops tabs and line
+/// breaks and reads `\` as `/`. It is kept only when the result has our origin, and then as
+/// its normalised path and query, with leading slashes folded into one: `//evil.example`,
+/// `/\evil.example`, `/%09/evil.example` and `http://localhost:PORT//evil.example` all name
+/// another host to a browser, and none survives this. What comes out is ASCII without
+/// control characters, so it is always a valid `Location` header.
 fn return_to(callback: Option<&str>, shared: &Shared) -> String {
     const DEFAULT: &str = "/custom_configs";
     let Some(cb) = callback.map(str::trim).filter(|c| !c.is_empty()) else {
         return DEFAULT.to_string();
     };
-    if cb.starts_with('/') && !cb.starts_with("//") && !cb.contains('\\') {
-        return cb.to_string();
+    let Ok(base) = url::Url::parse(&shared.config.base_url()) else {
+        return DEFAULT.to_string();
+    };
+    let Ok(target) = base.join(cb) else {
+        return DEFAULT.to_string();
+    };
+    let origin = target.origin().ascii_serialization();
+    if origin::classify(&origin, &shared.config) != OriginKind::Own {
+        return DEFAULT.to_string();
     }
-    match url::Url::parse(cb) {
-        Ok(u) => {
-            let origin = u.origin().ascii_serialization();
-            if origin::classify(&origin, &shared.config) == OriginKind::Own {
-                match u.query() {
-                    Some(q) => format!("{}?{q}", u.path()),
-                    None => u.path().to_string(),
-                }
-            } else {
-                DEFAULT.to_string()
-            }
-        }
-        Err(_) => DEFAULT.to_string(),
+    let mut path = format!("/{}", target.path().trim_start_matches('/'));
+    if let Some(q) = target.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    path
+}
+
+/// Whether the browser vouches that the developer started this handshake: it came from one
+/// of our pages or straight from the address bar (see [`Started`]).
+fn started_by(req: &HttpRequest) -> Started {
+    let site = req
+        .headers()
+        .get("sec-fetch-site")
+        .map(|v| v.as_bytes().to_ascii_lowercase());
+    match site.as_deref() {
+        Some(b"same-origin" | b"none") => Started::ByDeveloper,
+        _ => Started::Unvouched,
     }
 }
 
@@ -94,11 +114,14 @@ async fn auth_index(
         Ok(r) => r,
         Err(e) => return resolve_error_page(&e, &back),
     };
-    let state = tm.states.issue(Pending {
-        integration: name.clone(),
-        return_to: back,
-        agent: resolved.agent,
-    });
+    let state = tm.states.issue(
+        Pending {
+            integration: name.clone(),
+            return_to: back,
+            agent: resolved.agent,
+        },
+        started_by(&req),
+    );
     let url = crate::oauth::authorize::authorize_url(
         &resolved.authorize_url,
         &resolved.options,
@@ -217,7 +240,11 @@ async fn auth_callback(
             .insert_header(("Cache-Control", "no-store"))
             .finish(),
         Err(e) => {
-            tracing::warn!(integration = %pending.integration, "code exchange failed: {e}");
+            tracing::warn!(
+                integration = %pending.integration,
+                "code exchange failed: {}",
+                crate::term::cut(&e.to_string(), 500)
+            );
             let provider_error = match &e {
                 RefreshError::Endpoint(EndpointError::Provider {
                     error: Some(err),
@@ -294,6 +321,43 @@ mod tests {
         assert_eq!(
             return_to(Some("http://localhost:9999/x"), &s),
             "/custom_configs"
+        );
+    }
+
+    /// Each of these reads as another host to a browser when sent back as `Location`; and
+    /// line breaks must never reach the header (it made the callback answer 500).
+    #[test]
+    fn no_target_leads_a_browser_elsewhere() {
+        let s = shared();
+        for cb in [
+            "http://localhost:10001//evil.example",
+            "http://localhost:10001/\\evil.example",
+            "http://localhost:10001/%5Cevil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "\\/evil.example",
+            "/ /evil.example",
+            "http://127.0.0.1:10001///evil.example/x?y=1",
+        ] {
+            let back = return_to(Some(cb), &s);
+            assert!(
+                back.starts_with('/') && !back.starts_with("//"),
+                "{cb:?} -> {back:?}"
+            );
+            let Ok(resolved) =
+                url::Url::parse("http://localhost:10001").and_then(|b| b.join(&back))
+            else {
+                panic!("{back:?} is no URL");
+            };
+            assert_eq!(resolved.host_str(), Some("localhost"), "{cb:?} -> {back:?}");
+            assert!(
+                actix_web::http::header::HeaderValue::from_str(&back).is_ok(),
+                "{cb:?} -> {back:?}"
+            );
+        }
+        assert_eq!(
+            return_to(Some("/custom_configs?a=%0a"), &s),
+            "/custom_configs?a=%0a"
         );
     }
 }

@@ -146,7 +146,7 @@ async fn file(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     ) else {
         return not_found(rel);
     };
-    if !canon.starts_with(&canon_root) {
+    if !servable(&canon_root, &canon) {
         return not_found(rel);
     }
     let Ok(bytes) = tokio::fs::read(&canon).await else {
@@ -232,7 +232,10 @@ fn not_found(rel: &str) -> HttpResponse {
 }
 
 /// `root` joined with a request path, or `None` when the path tries to leave `root`
-/// (`..`, absolute paths, backslashes, NUL).
+/// (`..`, absolute paths, backslashes, NUL) or names a hidden file or folder.
+///
+/// Hidden names (`.env`, `.git/config`, `.npmrc`) are never the app's front end but often
+/// hold secrets, so neither `/iframe/` nor `/custom_configs/assets/` serves them.
 pub fn safe_join(root: &Path, rel: &str) -> Option<PathBuf> {
     if rel.contains('\\') || rel.contains('\0') {
         return None;
@@ -240,12 +243,27 @@ pub fn safe_join(root: &Path, rel: &str) -> Option<PathBuf> {
     let mut out = root.to_path_buf();
     for c in Path::new(rel).components() {
         match c {
+            Component::Normal(p) if is_hidden(p) => return None,
             Component::Normal(p) => out.push(p),
             Component::CurDir => {}
             Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
         }
     }
     Some(out)
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+/// Whether `real` (a resolved path) lies inside `real_root` without passing through a hidden
+/// name: the check for what a symbolic link points to, after [`safe_join`] checked the
+/// path as asked (`app/public -> app/.git` must not serve `.git`).
+pub fn servable(real_root: &Path, real: &Path) -> bool {
+    real.strip_prefix(real_root).is_ok_and(|rel| {
+        rel.components()
+            .all(|c| matches!(c, Component::Normal(p) if !is_hidden(p)))
+    })
 }
 
 /// FDK's `/iframe/api` (FDK 9 shape): non-secure iparams only.
@@ -404,5 +422,14 @@ mod tests {
         assert_eq!(safe_join(root, "a/../../b"), None);
         assert_eq!(safe_join(root, "/etc/passwd"), None);
         assert_eq!(safe_join(root, "a\\..\\b"), None);
+        assert_eq!(safe_join(root, ".env"), None);
+        assert_eq!(safe_join(root, "scripts/.git/config"), None);
+        assert_eq!(
+            safe_join(root, "./app.js"),
+            Some(PathBuf::from("/app/app.js"))
+        );
+        assert!(servable(root, Path::new("/app/scripts/app.js")));
+        assert!(!servable(root, Path::new("/app/.git/config")));
+        assert!(!servable(root, Path::new("/elsewhere/app.js")));
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::body::BodyBudget;
 use crate::app::App;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
@@ -12,11 +13,17 @@ use crate::validate::Report;
 pub struct Shared {
     pub config: Config,
     pub snapshot: Arc<Snapshot>,
+    /// The memory that request bodies being read may take together.
+    pub bodies: BodyBudget,
 }
 
 impl Shared {
     pub fn new(config: Config, snapshot: Arc<Snapshot>) -> Shared {
-        Shared { config, snapshot }
+        Shared {
+            config,
+            snapshot,
+            bodies: BodyBudget::default(),
+        }
     }
 
     /// The app being served; one per request.

@@ -23,7 +23,9 @@ pub fn lines(prefix: &str, text: &str) {
         if !line.is_empty() {
             out.push(' ');
         }
-        escape_into(&mut out, line.strip_suffix('\r').unwrap_or(line));
+        out.push_str(&crate::term::console(
+            line.strip_suffix('\r').unwrap_or(line),
+        ));
         out.push('\n');
     }
     let _ = std::io::stderr().lock().write_all(out.as_bytes());
@@ -38,21 +40,10 @@ pub fn note(text: &str) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
-/// Text as it may appear on a terminal: control characters other than tab as `\u{…}`.
+/// Text as it may appear on a terminal: control characters other than tab escaped
+/// ([`crate::term::console`], the one escaping of caller-given text).
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    escape_into(&mut out, text);
-    out
-}
-
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        if c.is_control() && c != '\t' {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
+    crate::term::console(text).into_owned()
 }
 
 /// An error of the app's code as a diagnostic of `file:line:col`, so that it prints with an

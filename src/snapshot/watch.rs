@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, NoCache, new_debouncer_opt};
 
 use super::{Change, Snapshot};
+use crate::term;
 
 /// Long enough to fold one save's burst of events into one reload, short enough that the
 /// new snapshot serves well under 300 ms after the change.
@@ -25,7 +26,13 @@ const DEBOUNCE: Duration = Duration::from_millis(40);
 pub fn spawn(snapshot: Arc<Snapshot>) {
     let root = snapshot.app().root.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
-    let mut debouncer = match new_debouncer(DEBOUNCE, None, move |res: DebounceEventResult| {
+    // Links inside the watched folders are not followed: `app/dirlink -> /elsewhere` would
+    // reload the app on every change over there (a log file written there reloaded it in a
+    // loop) and broadcast the names of files that are not the app's. No file-id cache
+    // either: it walked every linked tree at start-up (a link to `/` walked the disk), and
+    // telling renames apart is of no use here, where any change means one reload.
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let handler = move |res: DebounceEventResult| {
         if let Ok(events) = res {
             // Reading a file is an inotify event too (our own reload reads them all):
             // only creations, modifications and removals are changes.
@@ -39,13 +46,16 @@ pub fn spawn(snapshot: Arc<Snapshot>) {
             }
             let _ = tx.send(paths);
         }
-    }) {
+    };
+    let debouncer =
+        new_debouncer_opt::<_, RecommendedWatcher, _>(DEBOUNCE, None, handler, NoCache, config);
+    let mut debouncer = match debouncer {
         Ok(d) => d,
         Err(e) => {
-            eprintln!(
-                "warning: cannot watch {} for changes ({e}); restart fdk-emu after editing files",
-                root.display()
-            );
+            say(&format!(
+                "warning: cannot watch {} for changes ({e}); restart fdk-emu after editing files\n",
+                term::short(&root.display().to_string())
+            ));
             return;
         }
     };
@@ -70,9 +80,11 @@ pub fn spawn(snapshot: Arc<Snapshot>) {
             while let Ok(more) = rx.try_recv() {
                 paths.extend(more);
             }
+            let homes = real_homes(&root);
             let changed: Vec<String> = paths
                 .iter()
                 .filter_map(|p| relevant(&root, p))
+                .filter(|rel| inside(&homes, &root.join(rel)))
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
@@ -97,6 +109,9 @@ pub fn spawn(snapshot: Arc<Snapshot>) {
         }
     });
 }
+
+/// How many changed files a reload line names.
+const SHOWN_FILES: usize = 10;
 
 /// The folders watched recursively.
 const WATCHED: [&str; 3] = ["config", "app", "fdk-emu"];
@@ -123,6 +138,31 @@ fn relevant(root: &Path, path: &Path) -> Option<String> {
             .iter()
             .any(|w| rel == *w || rel.strip_prefix(w).is_some_and(|r| r.starts_with('/')));
     keep.then_some(rel)
+}
+
+/// Where the app's files really are: the app folder and each watched folder, links
+/// resolved. A watched folder that is itself a link (`app -> ../web/dist`) is the
+/// developer's layout and counts as the app's; a link further down does not.
+fn real_homes(root: &Path) -> Vec<PathBuf> {
+    std::iter::once(root.to_path_buf())
+        .chain(WATCHED.iter().map(|w| root.join(w)))
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect()
+}
+
+/// Whether `path` (a changed file under the app folder) really lies in one of `homes`
+/// ([`real_homes`]): its folder, every link resolved, is inside one. notify follows no links
+/// here, so this drops what a link may still let through (an event for a watch added before
+/// a folder was replaced by a link). A file whose folder is gone (it was deleted) counts as
+/// inside: its removal is a change of the app.
+fn inside(homes: &[PathBuf], path: &Path) -> bool {
+    let Some(parent) = path.parent() else {
+        return true;
+    };
+    match std::fs::canonicalize(parent) {
+        Ok(real) => homes.iter().any(|h| real.starts_with(h)),
+        Err(_) => true,
+    }
 }
 
 /// `server/` and the folders under it, except `node_modules` (npm writes thousands of files
@@ -160,11 +200,16 @@ pub async fn reload(snapshot: &Arc<Snapshot>, changed: &[String]) {
     let (loaded, report) = match result {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) => {
-            eprintln!("reload failed: {e}; still serving the previous version");
+            say(&format!(
+                "reload failed: {}; still serving the previous version\n",
+                term::cut(&e.to_string(), 1000)
+            ));
             return;
         }
         Err(e) => {
-            eprintln!("reload failed: {e}; still serving the previous version");
+            say(&format!(
+                "reload failed: {e}; still serving the previous version\n"
+            ));
             return;
         }
     };
@@ -174,29 +219,45 @@ pub async fn reload(snapshot: &Arc<Snapshot>, changed: &[String]) {
         crate::validate::render::use_color(std::io::IsTerminal::is_terminal(&std::io::stderr())),
     );
     let swapped = snapshot.offer(loaded.app, report.clone());
-    let what = changed.join(", ");
+    // File names are whatever was written into the folder: shown escaped, and a burst of
+    // thousands of them (a build writing into app/) as its first few.
+    let shown: Vec<_> = changed
+        .iter()
+        .take(SHOWN_FILES)
+        .map(|f| term::short(f))
+        .collect();
+    let mut what = shown.join(", ");
+    if changed.len() > SHOWN_FILES {
+        what.push_str(&format!(" and {} more", changed.len() - SHOWN_FILES));
+    }
     if swapped {
-        eprintln!(
-            "reloaded after a change to {what} ({} ms){}",
+        say(&format!(
+            "reloaded after a change to {what} ({} ms){}\n",
             started.elapsed().as_millis(),
             if report.warnings().next().is_some() {
                 ":"
             } else {
                 ""
             }
-        );
+        ));
         if report.warnings().next().is_some() {
-            eprint!("{text}");
+            say(&text);
         }
     } else {
-        eprintln!(
-            "the change to {what} has errors; still serving the previous version until they are fixed:"
-        );
-        eprint!("{text}");
+        say(&format!(
+            "the change to {what} has errors; still serving the previous version until they are fixed:\n"
+        ));
+        say(&text);
     }
     for file in changed {
         snapshot.announce(Change { file: file.clone() });
     }
+}
+
+/// Writes a line for the developer to stderr. A terminal or pipe that went away is no
+/// reason to stop watching (`eprintln!` would panic and end the watcher).
+fn say(text: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
 }
 
 #[cfg(test)]

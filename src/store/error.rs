@@ -59,6 +59,16 @@ pub enum StoreError {
         detail: String,
     },
 
+    #[error(
+        "{path} was deleted while fdk-emu was running and could not be written again ({detail}). This change was not saved; check that the folder can be written and restart fdk-emu"
+    )]
+    Deleted { path: PathBuf, detail: String },
+
+    #[error(
+        "{path} was replaced by another file while fdk-emu was running. This change was not saved, so that neither file is overwritten; restart fdk-emu to use the file now at that place"
+    )]
+    Replaced { path: PathBuf },
+
     #[error("the store worker for {path} has stopped (an earlier error ended it); restart fdk-emu")]
     Closed { path: PathBuf },
 }

@@ -478,6 +478,57 @@ async fn cached_reads_see_this_process_at_once_and_another_soon() {
     }
 }
 
+/// `rm -rf .fdk` while the server runs: the next write puts the whole store back, with the
+/// write, instead of writing into a file that no longer exists.
+#[tokio::test]
+async fn a_deleted_store_is_written_again_with_nothing_lost() {
+    let (_d, path, s) = temp_store();
+    s.set_iparams(obj(json!({"a": "1", "key": "k-1"})), &["key".to_string()])
+        .await
+        .expect("write");
+    s.set_system_settings(json!({"product": "freshdesk"}))
+        .await
+        .expect("write");
+    let folder = path.parent().expect("folder").to_path_buf();
+    std::fs::remove_dir_all(&folder).expect("delete .fdk");
+    s.set_iparams(obj(json!({"a": "2", "key": "k-2"})), &["key".to_string()])
+        .await
+        .expect("the write is kept");
+    assert!(path.exists(), "the file is back");
+    assert!(folder.join(".gitignore").exists(), "and its .gitignore");
+    drop(s);
+    let again = Store::open_with_key(&path, KEY).expect("reopen");
+    assert_eq!(
+        again.iparams().await.expect("read"),
+        Some(obj(json!({"a": "2", "key": "k-2"})))
+    );
+    assert_eq!(
+        again.system_settings().await.expect("read"),
+        Some(json!({"product": "freshdesk"})),
+        "what was written before the deletion is there too"
+    );
+    assert!(!contains(&raw_bytes(&path), "k-2"), "still sealed");
+}
+
+/// Another file moved into its place: writes are refused (naming the file) rather than
+/// acknowledged into a file nobody will open again.
+#[tokio::test]
+async fn a_replaced_store_refuses_writes() {
+    let (d, path, s) = temp_store();
+    let other = d.path().join("other.sqlite");
+    drop(Store::open_with_key(&other, KEY).expect("another store"));
+    std::fs::rename(&other, &path).expect("move it over");
+    let err = s
+        .set_system_settings(json!({"product": "freshdesk"}))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, StoreError::Replaced { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+}
+
 /// The key-value rows: expiry hides a key from every read at once and the next write sweeps
 /// it; a miss names the other scopes that hold the key; a refused decision changes nothing.
 #[tokio::test]

@@ -51,6 +51,24 @@ pub(super) struct Db {
     pub(super) cipher: Cipher,
     pub(super) path: PathBuf,
     generation: Arc<AtomicU64>,
+    /// Which file `conn` has open (device and inode), to notice when the file at `path` is
+    /// no longer it. `None` where the platform has no such numbers.
+    opened: Option<FileId>,
+}
+
+/// A file's device and inode numbers.
+type FileId = (u64, u64);
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> std::io::Result<Option<FileId>> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).map(|m| Some((m.dev(), m.ino())))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> std::io::Result<Option<FileId>> {
+    // Windows does not let a file that is open be deleted; nothing to check.
+    std::fs::metadata(path).map(|_| None)
 }
 
 impl std::fmt::Debug for Store {
@@ -77,12 +95,18 @@ impl Store {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         prepare_file(&path)?;
         let conn = open_connection(&path)?;
+        let opened = file_id(&path).map_err(|e| StoreError::Io {
+            action: "read the metadata of",
+            path: path.clone(),
+            source: e,
+        })?;
         let generation = Arc::new(AtomicU64::new(0));
         let mut db = Db {
             conn,
             cipher,
             path: path.clone(),
             generation: generation.clone(),
+            opened,
         };
         db.check_key()?;
         let (jobs, rx) = mpsc::channel::<Job>();
@@ -131,9 +155,8 @@ impl Store {
     }
 }
 
-/// Creates the folder, the `.gitignore` of an `.fdk/` folder and the database file (mode
-/// 0600) before SQLite sees it, so that no other mode is ever on disk.
-fn prepare_file(path: &Path) -> Result<(), StoreError> {
+/// Creates the folder of the database file and, for an `.fdk/` folder, its `.gitignore`.
+fn prepare_folder(path: &Path) -> Result<(), StoreError> {
     let io = |action, p: &Path, e| StoreError::Io {
         action,
         path: p.to_path_buf(),
@@ -152,6 +175,18 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
             }
         }
     }
+    Ok(())
+}
+
+/// Creates the folder, the `.gitignore` of an `.fdk/` folder and the database file (mode
+/// 0600) before SQLite sees it, so that no other mode is ever on disk.
+fn prepare_file(path: &Path) -> Result<(), StoreError> {
+    let io = |action, p: &Path, e| StoreError::Io {
+        action,
+        path: p.to_path_buf(),
+        source: e,
+    };
+    prepare_folder(path)?;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -254,6 +289,10 @@ impl Db {
 
     /// Runs `f` in one IMMEDIATE transaction (the write lock is taken up front, so two
     /// processes never deadlock upgrading a read lock).
+    ///
+    /// First it makes sure the write lands in the file at `path` (see
+    /// [`ensure_file`](Self::ensure_file)): a write into a deleted file would be acknowledged
+    /// and lost at the next start.
     pub(super) fn write<T>(
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
@@ -270,6 +309,7 @@ impl Db {
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
+        self.ensure_file()?;
         let path = self.path.clone();
         let err = |e| StoreError::sqlite(&path, e);
         let tx = self
@@ -279,6 +319,78 @@ impl Db {
         let out = f(&tx).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(out)
+    }
+
+    /// Checks that the file at `path` is still the one the connection has open.
+    ///
+    /// Deleting `.fdk/` while the server runs (`rm -rf .fdk`, a `git clean -X`) leaves the
+    /// connection writing into a file that no longer has a name: every write succeeded and
+    /// was gone at the next start. When the file is missing, it is written again from the
+    /// copy still open, so nothing is lost, and a warning says so. When another file has
+    /// taken its place (a backup copied over it), writes are refused with a message naming
+    /// it: which of the two is right is for the developer to say, by restarting.
+    fn ensure_file(&mut self) -> Result<(), StoreError> {
+        let Some(opened) = self.opened else {
+            return Ok(());
+        };
+        match file_id(&self.path) {
+            Ok(id) if id == Some(opened) => Ok(()),
+            Ok(_) => Err(StoreError::Replaced {
+                path: self.path.clone(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.restore().map_err(|e| StoreError::Deleted {
+                    path: self.path.clone(),
+                    detail: e.to_string(),
+                })?;
+                tracing::warn!(
+                    "{} was deleted while fdk-emu was running; it has been written again from the copy fdk-emu still had open, so nothing was lost. To start from an empty store, stop fdk-emu before deleting it, or run `fdk-emu store reset`",
+                    self.path.display()
+                );
+                Ok(())
+            }
+            Err(e) => Err(StoreError::Io {
+                action: "check",
+                path: self.path.clone(),
+                source: e,
+            }),
+        }
+    }
+
+    /// Writes the open database to `path` again and reopens it there.
+    ///
+    /// The copy is made beside it under another name and renamed into place only after the
+    /// old connection is closed: closing a connection in WAL mode deletes `<path>-wal` and
+    /// `<path>-shm` by name, which must not hit the new file's.
+    fn restore(&mut self) -> Result<(), StoreError> {
+        let io = |action, p: &Path, e| StoreError::Io {
+            action,
+            path: p.to_path_buf(),
+            source: e,
+        };
+        prepare_folder(&self.path)?;
+        let mut copy = self.path.as_os_str().to_owned();
+        copy.push(".restoring");
+        let copy = PathBuf::from(copy);
+        let _ = std::fs::remove_file(&copy);
+        prepare_file(&copy)?;
+        let copy_text = copy.to_string_lossy().into_owned();
+        self.conn
+            .execute("VACUUM INTO ?1", params![copy_text])
+            .map_err(|e| self.err(e))?;
+        // VACUUM INTO does not sync what it wrote.
+        std::fs::File::open(&copy)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io("sync", &copy, e))?;
+        let closed = Connection::open_in_memory().map_err(|e| self.err(e))?;
+        drop(std::mem::replace(&mut self.conn, closed));
+        std::fs::rename(&copy, &self.path).map_err(|e| io("rename", &copy, e))?;
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        self.conn = open_connection(&self.path)?;
+        self.opened = file_id(&self.path).map_err(|e| io("check", &self.path, e))?;
+        Ok(())
     }
 
     pub(super) fn json(&self, text: &str, what: &str) -> Result<Value, StoreError> {

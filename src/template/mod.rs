@@ -68,6 +68,15 @@ pub struct Template {
     size_hint: usize,
 }
 
+/// Where the value of one tag landed in a rendered text ([`Template::render_marked`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inserted<'t> {
+    /// Byte range of the value in the output.
+    pub range: Range<usize>,
+    /// The tag's expression as written, e.g. `context.id`.
+    pub expr: &'t str,
+}
+
 /// A variable used by a template.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Reference {
@@ -129,10 +138,33 @@ impl Template {
         scope: &Map<String, Value>,
         out: &mut String,
     ) -> Result<(), RenderError> {
+        self.render_parts(scope, out, |_| {})
+    }
+
+    /// Renders and says where each tag's value landed in the output, so that a caller can
+    /// tell the template's own text from what a value put there (the URL of a request keeps
+    /// the shape its template gives it, whatever a value holds).
+    pub fn render_marked<'t>(
+        &'t self,
+        scope: &Map<String, Value>,
+    ) -> Result<(String, Vec<Inserted<'t>>), RenderError> {
+        let mut out = String::with_capacity(self.size_hint);
+        let mut marks = Vec::new();
+        self.render_parts(scope, &mut out, |m| marks.push(m))?;
+        Ok((out, marks))
+    }
+
+    fn render_parts<'t>(
+        &'t self,
+        scope: &Map<String, Value>,
+        out: &mut String,
+        mut inserted: impl FnMut(Inserted<'t>),
+    ) -> Result<(), RenderError> {
         for part in &self.parts {
             match part {
                 Part::Text(range) => out.push_str(self.src.get(range.clone()).unwrap_or("")),
                 Part::Tag { expr, span } => {
+                    let start = out.len();
                     let fail = |kind| RenderError {
                         span: span.clone(),
                         kind,
@@ -154,6 +186,10 @@ impl Template {
                         }
                         v => js::write_str(&v, out).map_err(|_| fail(cx.too_deep()))?,
                     }
+                    inserted(Inserted {
+                        range: start..out.len(),
+                        expr: self.tag_text(span),
+                    });
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod httpbin;
+pub mod nginx;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -12,8 +13,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// The binary under test: this build's, or `FDK_EMU_TEST_BIN` (an older build, to check that
+/// a test fails on the code before a fix).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_fdk-emu")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("FDK_EMU_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_fdk-emu").into())
+    })
 }
 
 pub fn fixtures() -> PathBuf {

@@ -66,7 +66,8 @@ pub(super) async fn call(ctx: &Ctx, req: &HttpRequest, body: &Bytes) -> HttpResp
     match answer {
         Ok(a) => {
             log(&format!(
-                "db {action} {key:?} ({scope}) → {} in {ms:.1} ms",
+                "db {action} \"{}\" ({scope}) → {} in {ms:.1} ms",
+                crate::term::short(&key),
                 a.status()
             ));
             HttpResponse::build(StatusCode::from_u16(a.status()).unwrap_or(StatusCode::OK))
@@ -75,7 +76,8 @@ pub(super) async fn call(ctx: &Ctx, req: &HttpRequest, body: &Bytes) -> HttpResp
         }
         Err(e) => {
             log(&format!(
-                "db {action} {key:?} ({scope}) → {} {}{}",
+                "db {action} \"{}\" ({scope}) → {} {}{}",
+                crate::term::short(&key),
                 e.status(),
                 e,
                 e.detail().map(|d| format!(": {d}")).unwrap_or_default()
@@ -85,14 +87,18 @@ pub(super) async fn call(ctx: &Ctx, req: &HttpRequest, body: &Bytes) -> HttpResp
     }
 }
 
+/// The longest db line on the terminal: room for a cut key and any error of the kv core.
+const LOGGED_LINE_CHARS: usize = 2000;
+
 fn answer_error(e: &KvError) -> HttpResponse {
     let code = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
     HttpResponse::build(code).json(e.body())
 }
 
-/// One line to the terminal, written at once (stderr is unbuffered), caller text escaped.
+/// One line to the terminal, written at once (stderr is unbuffered), caller text escaped
+/// and the line bounded (the key in it is cut to [`crate::term::MAX_CHARS`] already).
 fn log(line: &str) {
-    let mut out = crate::term::safe(line);
+    let mut out = crate::term::cut(line, LOGGED_LINE_CHARS).into_owned();
     out.push('\n');
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), out.as_bytes());
 }

@@ -28,7 +28,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::Shared;
-use super::body::{BodyError, read_limited};
+use super::body::{self, BodyError};
 use crate::inspect::{Inspector, Kind, Started};
 use crate::invoke::Invoker;
 use crate::kv::Kv;
@@ -142,12 +142,11 @@ pub(super) fn caller(req: &HttpRequest) -> Option<&'static str> {
 async fn dispatch(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResponse {
     let route = Route::of(&req);
     // Read even when the route is refused, so that the browser's keep-alive connection stays
-    // usable: actix closes a connection whose request body was left unread.
-    let body = match read_limited(payload, BODY_LIMIT).await {
-        Ok(body) => body.freeze(),
-        Err(BodyError::Unreadable(e)) => {
-            return error(400, format!("the request body could not be read: {e}"));
-        }
+    // usable: actix closes a connection whose request body was left unread. The body (and
+    // its share of the memory budget) is held until the route has answered.
+    let body = match body::read(&req, payload, BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(e @ BodyError::Unreadable(_)) => return error(400, e.to_string()),
         Err(BodyError::TooLarge) => {
             return error(
                 413,
@@ -157,6 +156,8 @@ async fn dispatch(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResp
                 ),
             );
         }
+        Err(e @ BodyError::TimedOut(_)) => return error(408, e.to_string()),
+        Err(e @ BodyError::Busy) => return error(503, e.to_string()),
     };
     match route {
         Some(Route::Proxy) => proxy::call(&ctx, &req, &body).await,

@@ -6,24 +6,21 @@
 //! edit state.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
 use super::check::{self, FieldErrors};
 use super::render::{page, page_with_status, with};
-use super::{BODY_LIMIT, PageError, form_pairs, page_context, see_other};
+use super::{PageError, form_pairs, page_context, see_other};
 use crate::app::{IparamField, IparamType, IparamsPage};
 use crate::server::Shared;
 use crate::serverless::events::{Events, Source};
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(
-        web::resource("/custom_configs/install")
-            .app_data(web::PayloadConfig::new(BODY_LIMIT))
-            .route(web::post().to(submit)),
-    );
+    cfg.service(show)
+        .service(web::resource("/custom_configs/install").route(web::post().to(submit)));
 }
 
 pub const STORED_MESSAGE: &str = "App installation parameters have been successfully stored. You can now proceed to test the app.";
@@ -319,11 +316,13 @@ async fn show(
 }
 
 async fn submit(
+    req: HttpRequest,
     shared: web::Data<Shared>,
     store: web::Data<Store>,
     events: Option<web::Data<Events>>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
+    let body = super::read_form(&req, payload).await?;
     let app = shared.app();
     let IparamsPage::Json { fields } = &app.iparams else {
         return Err(PageError::BadRequest(

@@ -7,13 +7,13 @@
 //! mask back keeps the stored secret (so a page that round-trips its configs loses nothing).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError, get, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, get, web};
 use serde_json::{Map, Value, json};
 
 use super::{BODY_LIMIT, assets, check};
 use crate::app::IparamsPage;
 use crate::server::Shared;
-use crate::server::body::{BodyError, read_limited};
+use crate::server::body::{self, BodyError};
 use crate::serverless::events::Events;
 use crate::store::{MASK, Store, StoreError};
 
@@ -32,6 +32,10 @@ pub enum ApiError {
     BadRequest(String),
     #[error("the body is larger than {BODY_LIMIT} bytes")]
     TooLarge,
+    #[error("{0}")]
+    TimedOut(String),
+    #[error("{0}")]
+    Busy(String),
     #[error("{} field(s) are not valid", .0.len())]
     Invalid(check::FieldErrors),
     #[error("{0}")]
@@ -48,6 +52,8 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Refused(_) => StatusCode::BAD_REQUEST,
@@ -60,6 +66,8 @@ impl ResponseError for ApiError {
         let code = match self {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::TooLarge => "payload_too_large",
+            ApiError::TimedOut(_) => "request_timeout",
+            ApiError::Busy(_) => "busy",
             ApiError::Invalid(_) => "validation_failed",
             ApiError::NotFound(_) => "not_found",
             ApiError::Refused(_) => "setup_event_failed",
@@ -107,18 +115,19 @@ async fn fetch(
 }
 
 async fn store_iparams(
+    req: HttpRequest,
     shared: web::Data<Shared>,
     store: web::Data<Store>,
     events: Option<web::Data<Events>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_limited(payload, BODY_LIMIT)
+    let body = body::read(&req, payload, BODY_LIMIT)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => ApiError::TooLarge,
-            BodyError::Unreadable(e) => {
-                ApiError::BadRequest(format!("could not read the body: {e}"))
-            }
+            e @ BodyError::Unreadable(_) => ApiError::BadRequest(e.to_string()),
+            e @ BodyError::TimedOut(_) => ApiError::TimedOut(e.to_string()),
+            e @ BodyError::Busy => ApiError::Busy(e.to_string()),
         })?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!(
@@ -139,7 +148,10 @@ async fn store_iparams(
                 check::check_values(fields, &input, stored.as_ref()).map_err(ApiError::Invalid)?;
             (c.values, c.secure)
         }
-        IparamsPage::Html => html_values(input, stored.as_ref())?,
+        IparamsPage::Html => {
+            let stored_secure = store.secure_iparam_names().await?;
+            html_values(input, stored.as_ref(), &stored_secure)?
+        }
         IparamsPage::None => {
             return Err(ApiError::NotFound(
                 "this app has no installation page (no config/iparams.json or config/iparams.html)"
@@ -164,11 +176,17 @@ async fn store_iparams(
 }
 
 /// What an iparams.html page stores: its object as given, minus `__meta`, whose `secure` list
-/// (dotted paths allowed; the top-level key is encrypted) names what to encrypt. A secure
-/// value sent back as the mask keeps the stored one.
+/// (dotted paths allowed; the top-level key is encrypted) names what to encrypt.
+///
+/// A value sent back as the mask for a key that holds a secret (secure in this request's
+/// `__meta`, or stored encrypted: `stored_secure`) keeps the stored secret, encrypted. The
+/// page got the mask from `fetch` and may send it back without `__meta` (a `postConfigs()`
+/// that returns what `getConfigs` was given): without this the literal mask replaced the
+/// secret, in plain text.
 fn html_values(
     mut input: Map<String, Value>,
     stored: Option<&Map<String, Value>>,
+    stored_secure: &[String],
 ) -> Result<(Map<String, Value>, Vec<String>), ApiError> {
     let meta = input.remove("__meta");
     let mut secure = Vec::new();
@@ -188,6 +206,12 @@ fn html_values(
             if input.contains_key(&top) && !secure.contains(&top) {
                 secure.push(top);
             }
+        }
+    }
+    for name in stored_secure {
+        let masked = input.get(name).and_then(Value::as_str) == Some(MASK);
+        if masked && !secure.contains(name) {
+            secure.push(name.clone());
         }
     }
     for name in &secure {
@@ -245,12 +269,9 @@ async fn config_asset(shared: web::Data<Shared>, path: web::Path<String>) -> Htt
             .content_type("text/plain; charset=utf-8")
             .body("not found in config/assets")
     };
-    // Hidden files (`.env`, say) are not assets.
-    if rel.split('/').any(|p| p.starts_with('.')) {
-        return not_found();
-    }
     let app = shared.app();
     let base = app.root.join("config").join("assets");
+    // Hidden files (`.env`, say) are not assets: safe_join refuses them.
     let Some(file) = crate::server::iframe::safe_join(&base, &rel) else {
         return not_found();
     };
@@ -262,7 +283,7 @@ async fn config_asset(shared: web::Data<Shared>, path: web::Path<String>) -> Htt
         return not_found();
     };
     let is_file = tokio::fs::metadata(&real).await.is_ok_and(|m| m.is_file());
-    if !real.starts_with(&real_base) || !is_file {
+    if !crate::server::iframe::servable(&real_base, &real) || !is_file {
         return not_found();
     }
     match tokio::fs::read(&real).await {

@@ -41,6 +41,10 @@ pub enum PageError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// The form's body could not be read (too large, stalled, unreadable, or the server is
+    /// busy with other large bodies), with the status to answer.
+    #[error("{1}")]
+    Body(StatusCode, String),
     #[error("the page template {0} could not be rendered; this is a bug in fdk-emu: {1}")]
     Render(&'static str, String),
 }
@@ -50,6 +54,7 @@ impl ResponseError for PageError {
         match self {
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::Body(status, _) => *status,
             PageError::Store(StoreError::Locked { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -104,6 +109,31 @@ pub fn form_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a s
 
 /// Largest form or JSON body the setup pages accept (FDK's JSON parser limit).
 pub const BODY_LIMIT: usize = 100 * 1024;
+
+/// The body of a submitted setup form, or the error page that says why it was not read.
+pub async fn read_form(
+    req: &actix_web::HttpRequest,
+    payload: web::Payload,
+) -> Result<crate::server::body::Body, PageError> {
+    use crate::server::body::BodyError;
+    crate::server::body::read(req, payload, BODY_LIMIT)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => PageError::Body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "The form sent more than {} KB, more than any setup form holds. Nothing was saved.",
+                    BODY_LIMIT / 1024
+                ),
+            ),
+            e @ BodyError::TimedOut(_) => PageError::Body(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("{e}. Nothing was saved; send the form again."),
+            ),
+            e @ BodyError::Busy => PageError::Body(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            e @ BodyError::Unreadable(_) => PageError::Body(StatusCode::BAD_REQUEST, e.to_string()),
+        })
+}
 
 /// The template context every page starts from, for the handler's own snapshot `app`: the
 /// app name, the store path and the step navigation with `current` marked.

@@ -4,15 +4,13 @@
 //! agents authorize themselves, but the client and the parameters are the app's.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
 use super::progress::find_integration;
 use super::render::{page, page_with_status, with};
-use super::{
-    BODY_LIMIT, IntegrationQuery, PageError, form_pairs, form_value, page_context, see_other,
-};
+use super::{IntegrationQuery, PageError, form_pairs, form_value, page_context, see_other};
 use crate::app::Integration;
 use crate::app::oauth_config::Credential;
 use crate::server::Shared;
@@ -20,17 +18,9 @@ use crate::store::{Credentials, Store};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(show_config)
-        .service(
-            web::resource("/oauth_configs")
-                .app_data(web::PayloadConfig::new(BODY_LIMIT))
-                .route(web::post().to(submit_config)),
-        )
+        .service(web::resource("/oauth_configs").route(web::post().to(submit_config)))
         .service(show_iparams)
-        .service(
-            web::resource("/oauth_iparams")
-                .app_data(web::PayloadConfig::new(BODY_LIMIT))
-                .route(web::post().to(submit_iparams)),
-        );
+        .service(web::resource("/oauth_iparams").route(web::post().to(submit_iparams)));
 }
 
 fn find(shared: &Shared, q: &IntegrationQuery) -> Result<Integration, PageError> {
@@ -239,11 +229,13 @@ async fn show_config(
 }
 
 async fn submit_config(
+    req: HttpRequest,
     shared: web::Data<Shared>,
     store: web::Data<Store>,
     q: web::Query<IntegrationQuery>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
+    let body = super::read_form(&req, payload).await?;
     let i = find(&shared, &q)?;
     if i.credentials_from_oauth_iparams() {
         return asked_on_parameters_page(&shared, &store, &i, StatusCode::CONFLICT).await;
@@ -389,11 +381,13 @@ async fn show_iparams(
 }
 
 async fn submit_iparams(
+    req: HttpRequest,
     shared: web::Data<Shared>,
     store: web::Data<Store>,
     q: web::Query<IntegrationQuery>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
+    let body = super::read_form(&req, payload).await?;
     let i = find(&shared, &q)?;
     let pairs = form_pairs(&body);
     let stored = store.oauth_iparams(&i.name).await?;

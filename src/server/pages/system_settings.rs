@@ -4,22 +4,19 @@
 //! `{"product": "<name>"}` (2.x).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
 use super::render::{page_with_status, with};
-use super::{BODY_LIMIT, PageError, form_pairs, form_value, page_context, see_other};
+use super::{PageError, form_pairs, form_value, page_context, see_other};
 use crate::app::Generation;
 use crate::server::Shared;
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(
-        web::resource("/system_settings")
-            .app_data(web::PayloadConfig::new(BODY_LIMIT))
-            .route(web::post().to(submit)),
-    );
+    cfg.service(show)
+        .service(web::resource("/system_settings").route(web::post().to(submit)));
 }
 
 fn view(
@@ -151,10 +148,12 @@ async fn show(
 }
 
 async fn submit(
+    req: HttpRequest,
     shared: web::Data<Shared>,
     store: web::Data<Store>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
+    let body = super::read_form(&req, payload).await?;
     let app = shared.app();
     let pairs = form_pairs(&body);
     let modules: Vec<String> = app
