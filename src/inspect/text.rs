@@ -46,7 +46,7 @@ mod tests {
             clean("a\u{1b}[2Jb\r\u{9b}c", 100),
             "a\\u{1b}[2Jb\\r\\u{9b}c"
         );
-        assert_eq!(clean("abcdef", 4), "abc…");
+        assert_eq!(clean("abcdef", 4), "abcd… (2 more characters)");
         assert_eq!(clean("abc", 4), "abc");
     }
 }
