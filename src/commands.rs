@@ -288,8 +288,12 @@ fn run_cmd(args: &RunArgs) -> ExitCode {
     let ready = {
         let shared = shared.clone();
         move || {
-            banner(&shared.config, &shared.app(), &mut std::io::stdout());
-            println!(
+            use std::io::Write as _;
+            let mut out = std::io::stdout();
+            banner(&shared.config, &shared.app(), &mut out);
+            // Not println!: a closed stdout (`fdk-emu run | head -1`) must not panic.
+            let _ = writeln!(
+                out,
                 "Append 'dev=true' to your product URL (e.g. https://domain.freshdesk.com/a/tickets/1?dev=true) to load the app. Quit with Ctrl-C."
             );
         }
@@ -978,11 +982,7 @@ fn subscribes_to_uninstall(app_dir: &std::path::Path) -> bool {
 /// `store reset --iparams` of an app with an `onAppUninstall` handler: the handler runs
 /// first, as on the platform, and a failing one keeps the installation parameters.
 fn uninstall_cmd(args: &StoreArgs, path: &std::path::Path) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::trigger::multi_thread_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

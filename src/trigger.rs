@@ -96,11 +96,7 @@ pub fn trigger_cmd(args: &TriggerArgs) -> ExitCode {
         },
         None => None,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match multi_thread_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -281,4 +277,13 @@ fn print_fired(f: &Fired, as_json: bool) {
             terminal::escape(e)
         ),
     }
+}
+
+/// The runtime of the commands that fire events without a server (`store reset --iparams`,
+/// `trigger`): two workers, as the server has.
+pub(crate) fn multi_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
 }

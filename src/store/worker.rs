@@ -230,13 +230,7 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(err)?;
-    if version > schema::CURRENT {
-        return Err(StoreError::NewerVersion {
-            path: path.to_path_buf(),
-            found: version,
-            supported: schema::CURRENT,
-        });
-    }
+    refuse_newer(path, version)?;
     if version > 0 {
         let check: String = conn
             .pragma_query_value(None, "quick_check", |r| r.get(0))
@@ -267,13 +261,7 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         let version: i64 = tx
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err)?;
-        if version > schema::CURRENT {
-            return Err(StoreError::NewerVersion {
-                path: path.to_path_buf(),
-                found: version,
-                supported: schema::CURRENT,
-            });
-        }
+        refuse_newer(path, version)?;
         if version < schema::CURRENT {
             schema::migrate(&tx, version).map_err(err)?;
         }
@@ -487,4 +475,17 @@ impl Db {
             }
         }
     }
+}
+
+/// A store written by a newer fdk-emu is left alone: its tables may mean what this version
+/// cannot know.
+fn refuse_newer(path: &Path, version: i64) -> Result<(), StoreError> {
+    if version > schema::CURRENT {
+        return Err(StoreError::NewerVersion {
+            path: path.to_path_buf(),
+            found: version,
+            supported: schema::CURRENT,
+        });
+    }
+    Ok(())
 }

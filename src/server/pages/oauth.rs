@@ -54,6 +54,22 @@ fn placeholder_warning(i: &Integration) -> Option<Value> {
     }))
 }
 
+/// The page context of an integration's OAuth client page.
+async fn client_page_context(
+    shared: &Shared,
+    store: &Store,
+    i: &Integration,
+) -> Result<Value, PageError> {
+    let id = format!("oauth_config:{}", i.name);
+    page_context(
+        &shared.app(),
+        store,
+        &format!("{}: OAuth client", i.display_name),
+        Some(&id),
+    )
+    .await
+}
+
 /// The client page of an integration whose file takes the client from `oauth_iparams`:
 /// they are entered once, on the parameters page.
 async fn asked_on_parameters_page(
@@ -62,14 +78,7 @@ async fn asked_on_parameters_page(
     i: &Integration,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let id = format!("oauth_config:{}", i.name);
-    let ctx = page_context(
-        &shared.app(),
-        store,
-        &format!("{}: OAuth client", i.display_name),
-        Some(&id),
-    )
-    .await?;
+    let ctx = client_page_context(shared, store, i).await?;
     let params = action("/oauth_iparams", &i.name);
     let ctx = with(
         ctx,
@@ -136,14 +145,7 @@ async fn render_config(
     errors: &IndexMap<String, String>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let id = format!("oauth_config:{}", i.name);
-    let ctx = page_context(
-        &shared.app(),
-        store,
-        &format!("{}: OAuth client", i.display_name),
-        Some(&id),
-    )
-    .await?;
+    let ctx = client_page_context(shared, store, i).await?;
     let from_file = !i.needs_client_page();
     let fields = vec![
         Input {
