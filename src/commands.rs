@@ -116,8 +116,9 @@ fn prepare(args: &RunArgs) -> Result<Ready, ExitCode> {
         ExitCode::from(code)
     };
     let root: PathBuf = args.app.app_dir.clone();
-    // Hints name the setup pages at the port asked for (a free one, `--port 0`, is known
-    // only once bound, after validation: then they name the default).
+    // Hints name the setup pages at the port asked for. A free one (`--port 0`) is known
+    // only once bound: the warnings are checked again then, and printed after binding; an
+    // error stops before binding, its hints naming the default port.
     let opts = validate::Options {
         port: (args.port != 0).then_some(args.port),
         ..Default::default()
@@ -130,9 +131,6 @@ fn prepare(args: &RunArgs) -> Result<Ready, ExitCode> {
             "The local server could not be started due to the issue(s) above. Fix them and run again (`fdk-emu validate` checks without starting)."
         );
         return Err(ExitCode::from(1));
-    }
-    if report.warnings().next().is_some() {
-        eprint!("{}", render::text(&report, Some(&loaded.app), color));
     }
     let mut flags = args.flags();
     flags.app_dir = loaded.app.root.clone();
@@ -160,6 +158,19 @@ fn prepare(args: &RunArgs) -> Result<Ready, ExitCode> {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
+    let (opts, report) = if opts.port.is_none() {
+        let opts = validate::Options {
+            port: Some(config.port),
+            ..opts
+        };
+        let report = validate::validate(&loaded, &opts);
+        (opts, report)
+    } else {
+        (opts, report)
+    };
+    if report.warnings().next().is_some() {
+        eprint!("{}", render::text(&report, Some(&loaded.app), color));
+    }
     let snapshot = Arc::new(Snapshot::new(loaded.app, report).validated_with(opts));
     let shared = Arc::new(Shared::new(config, snapshot.clone()));
     Ok(Ready {

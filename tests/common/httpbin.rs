@@ -1,12 +1,11 @@
 //! A real httpbin (PyPI `httpbin` under gunicorn from `.test-peers/venv`) on a free port, as
 //! the API that templates call. Killed on drop.
 
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use super::free_port;
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// `.test-peers` as installed by ./scripts/test.
 pub fn peers_dir() -> PathBuf {
@@ -45,25 +44,41 @@ impl Httpbin {
             "{} is missing: run ./scripts/test to install the test peers",
             gunicorn.display()
         );
-        let port = free_port();
-        let child = Command::new(&gunicorn)
-            .args(["-b", &format!("127.0.0.1:{port}")])
+        // Port 0, and the port read from gunicorn's "Listening at:" line: a port chosen here
+        // and bound later could be taken in between by a peer of another test.
+        let mut child = Command::new(&gunicorn)
+            .args(["-b", "127.0.0.1:0"])
             .args(["-k", "gthread", "--threads", "16", "-w", "1"])
-            .args(["--log-level", "warning"])
+            .args(["--log-level", "info"])
             .args(extra)
             .arg("httpbin:app")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start gunicorn httpbin");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "httpbin did not listen on 127.0.0.1:{port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let stderr = child.stderr.take().expect("gunicorn's stderr");
+        let (tx, rx) = mpsc::channel();
+        // Reads gunicorn's log to its end, so that it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.split("Listening at: ").nth(1) {
+                    let _ = tx.send(at.to_string());
+                }
+            }
+        });
+        let listening = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("httpbin did not say where it listens within 30 s")
+            });
+        // "http://127.0.0.1:36253 (17627)"
+        let port: u16 = listening
+            .split_whitespace()
+            .next()
+            .and_then(|url| url.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in gunicorn's line: {listening}"));
         let scheme = if extra.is_empty() { "http" } else { "https" };
         Httpbin {
             child,

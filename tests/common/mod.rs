@@ -83,13 +83,15 @@ impl Server {
     }
 
     pub fn start_with_env(app_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let port = free_port();
+        // Port 0: the server binds a free port itself and names it in its banner. A port
+        // chosen here and bound later by the child could be taken in between by a peer of a
+        // test running at the same time.
         let mut cmd = Command::new(bin());
         cmd.arg("run")
             .arg("--app-dir")
             .arg(app_dir)
             .arg("--port")
-            .arg(port.to_string())
+            .arg("0")
             .args(extra)
             .env("NO_COLOR", "1")
             .env("FDK_EMU_KEY", TEST_KEY)
@@ -115,13 +117,13 @@ impl Server {
         }
         let mut server = Server {
             child,
-            port,
-            base: format!("http://127.0.0.1:{port}"),
+            port: 0,
+            base: String::new(),
             app_dir: app_dir.to_path_buf(),
             lines: rx,
             output: Vec::new(),
         };
-        server
+        let banner = server
             .wait_for_line(
                 |l| l.starts_with("fdk-emu serving"),
                 Duration::from_secs(30),
@@ -132,6 +134,13 @@ impl Server {
                     server.output.join("\n")
                 )
             });
+        // "fdk-emu serving demo (platform 3.0) at http://localhost:PORT"
+        server.port = banner
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no port in the banner: {banner}"));
+        server.base = format!("http://127.0.0.1:{}", server.port);
         server
     }
 
