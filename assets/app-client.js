@@ -299,26 +299,6 @@
     });
   }
 
-  // client.request.invoke(name, params): runs the function `name` of server/server.js (SMI)
-  // through /dprouter (MKP-ROUTE: smi). Resolves with {requestID, response}; rejects with
-  // {requestID, status, message, errorSource}, as the platform's client does.
-  function invoke(name, params) {
-    return fetch('/dprouter', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'MKP-ROUTE': 'smi' },
-      body: JSON.stringify({ action: 'invoke', methodName: name, methodParams: params || {} })
-    }).then(function (r) {
-      return r.json().catch(function () { return null; }).then(function (body) {
-        if (r.ok && body && !body.errorSource) return body;
-        if (body && typeof body === 'object') throw body;
-        throw { status: r.status, message: 'fdk-emu answered HTTP ' + r.status, errorSource: 'PLATFORM' };
-      });
-    }, function (e) {
-      throw { status: 502, message: 'fdk-emu could not be reached (is it still running?): ' + e, errorSource: 'PLATFORM' };
-    });
-  }
-
   function reAuthorize(opts) {
     return config().then(function (cfg) {
       var list = cfg.integrations || [];
