@@ -4,28 +4,13 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::calls::client;
 use common::{Server, copy_app, run_cli};
 use serde_json::{Value, json};
 
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
-
 /// One db call; returns (status, body).
 fn db(server: &Server, query: &str, body: Value) -> (u16, Value) {
-    let resp = client()
-        .post(server.url(&format!("/dprouter{query}")))
-        .header("MKP-ROUTE", "db")
-        .json(&body)
-        .send()
-        .expect("POST /dprouter");
-    let status = resp.status().as_u16();
-    (status, resp.json().expect("JSON answer"))
+    server.dprouter("db", query, &body)
 }
 
 fn store(key: &str, data: Value) -> Value {
@@ -37,13 +22,7 @@ fn fetch(key: &str) -> Value {
 }
 
 fn install(server: &Server) {
-    let resp = client()
-        .post(server.url("/custom_configs/store"))
-        .header("Origin", server.url(""))
-        .json(&json!({"team": "blue", "api_key": "kv-secret-4711"}))
-        .send()
-        .expect("POST /custom_configs/store");
-    assert!(resp.status().is_success(), "install: {}", resp.status());
+    server.install(&json!({"team": "blue", "api_key": "kv-secret-4711"}));
 }
 
 fn started(extra: &[&str]) -> (tempfile::TempDir, Server) {

@@ -6,15 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::calls::client;
 use common::{Server, copy_app};
 use serde_json::{Value, json};
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
 
 /// One db call; returns (status, body).
 fn db(server: &Server, query: &str, body: Value) -> (u16, Value) {
@@ -49,13 +43,7 @@ fn update(key: &str, kind: &str, attributes: Value) -> Value {
 
 /// Saves the installation page of the `kv` fixture, which opens the db route.
 fn install(server: &Server) {
-    let resp = client()
-        .post(server.url("/custom_configs/store"))
-        .header("Origin", server.url(""))
-        .json(&json!({"team": "blue", "api_key": "kv-secret-4711"}))
-        .send()
-        .expect("POST /custom_configs/store");
-    assert!(resp.status().is_success(), "install: {}", resp.status());
+    server.install(&json!({"team": "blue", "api_key": "kv-secret-4711"}));
 }
 
 fn started(extra: &[&str]) -> (tempfile::TempDir, Server) {

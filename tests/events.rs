@@ -10,15 +10,9 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::calls::client;
 use common::{Server, copy_app, run_cli};
 use serde_json::{Value, json};
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("client")
-}
 
 fn get(server: &Server, path: &str) -> (u16, Value) {
     let r = client().get(server.url(path)).send().expect("GET");
@@ -40,26 +34,18 @@ fn post(server: &Server, path: &str, body: Option<Value>) -> (u16, Value) {
 
 /// Stores iparams through FDK's installation API (fires onAppInstall / afterAppUpdate).
 fn install(server: &Server, api_key: &str) -> (u16, Value) {
-    let r = client()
-        .post(server.url("/custom_configs/store"))
-        .header("Origin", server.url(""))
-        .json(&json!({"api_key": api_key}))
-        .send()
-        .expect("store");
+    let r = server.post_iparams(&json!({"api_key": api_key}));
     let status = r.status().as_u16();
     let text = r.text().expect("text");
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 fn smi(server: &Server, name: &str, params: Value) -> Value {
-    let r = client()
-        .post(server.url("/dprouter"))
-        .header("MKP-ROUTE", "smi")
-        .header("Origin", server.url(""))
-        .json(&json!({"action": "invoke", "methodName": name, "methodParams": params}))
-        .send()
-        .expect("smi");
-    let body: Value = r.json().expect("JSON");
+    let (_, body) = server.dprouter(
+        "smi",
+        "",
+        &json!({"action": "invoke", "methodName": name, "methodParams": params}),
+    );
     assert!(body.get("errorSource").is_none(), "{name}: {body}");
     body["response"].clone()
 }

@@ -7,32 +7,10 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::calls::client;
 use common::httpbin::Httpbin;
 use common::{Server, copy_app, free_port};
 use serde_json::{Value, json};
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
-
-/// One invokeTemplate call as the client script sends it; returns the envelope.
-fn invoke(server: &Server, body: Value) -> Value {
-    let resp = client()
-        .post(server.url("/dprouter"))
-        .header("MKP-ROUTE", "proxy")
-        .json(&body)
-        .send()
-        .expect("POST /dprouter");
-    assert_eq!(
-        resp.status(),
-        200,
-        "/dprouter answers 200 with the envelope"
-    );
-    resp.json().expect("envelope JSON")
-}
 
 fn call(template: &str, data: Value) -> Value {
     json!({"action": "invokeTemplate", "templateName": template, "data": data})
@@ -43,22 +21,6 @@ fn echoed(env: &Value) -> Value {
     assert_eq!(env["status"], 200, "{env}");
     let text = env["response"].as_str().expect("response is a string");
     serde_json::from_str(text).expect("httpbin JSON")
-}
-
-/// Stores the installation parameters the way the installation page does.
-fn store_iparams(server: &Server, values: Value) {
-    let resp = client()
-        .post(server.url("/custom_configs/store"))
-        .header("Origin", server.url(""))
-        .json(&values)
-        .send()
-        .expect("POST /custom_configs/store");
-    assert!(
-        resp.status().is_success(),
-        "storing iparams failed: {} {}",
-        resp.status(),
-        resp.text().unwrap_or_default()
-    );
 }
 
 fn start(app: &Path, httpbin: &Httpbin, extra: &[&str]) -> Server {
@@ -75,22 +37,16 @@ fn substitution_lands_exactly_in_the_outgoing_request() {
     let httpbin = Httpbin::start();
     let (_tmp, dir) = copy_app("invoke");
     let mut server = start(&dir, &httpbin, &["--no-rate-limit"]);
-    store_iparams(
-        &server,
-        json!({"user": "ann", "api_key": API_KEY, "plan": "pro"}),
-    );
+    server.install(&json!({"user": "ann", "api_key": API_KEY, "plan": "pro"}));
     let note = r#"quote " backslash \ tag <%= iparam.api_key %> done"#;
-    let env = invoke(
-        &server,
-        call(
-            "echo",
-            json!({
-                "context": {"id": 7, "note": note},
-                "body": {"hello": "wörld", "n": 1},
-                "query": {"plan": "call-loses", "extra": "call wins here"}
-            }),
-        ),
-    );
+    let env = server.proxy(&call(
+        "echo",
+        json!({
+            "context": {"id": 7, "note": note},
+            "body": {"hello": "wörld", "n": 1},
+            "query": {"plan": "call-loses", "extra": "call wins here"}
+        }),
+    ));
     let got = echoed(&env);
     assert_eq!(env["attempts"], 1);
     assert!(env.get("errorSource").is_none(), "{env}");
@@ -124,19 +80,15 @@ fn substitution_lands_exactly_in_the_outgoing_request() {
     assert_eq!(env["headers"]["content-type"], "application/json");
 
     // A string body is sent as is.
-    let env = invoke(
-        &server,
-        call(
-            "echo",
-            json!({"context": {"id": 1, "note": "n"}, "body": "raw \"text\""}),
-        ),
-    );
+    let env = server.proxy(&call(
+        "echo",
+        json!({"context": {"id": 1, "note": "n"}, "body": "raw \"text\""}),
+    ));
     assert_eq!(echoed(&env)["data"], "raw \"text\"");
 
     // Agent-level OAuth: the token the browser sent is the access_token.
-    let env = invoke(
-        &server,
-        json!({"action": "invokeTemplate", "templateName": "agent", "data": {},
+    let env = server.proxy(
+        &json!({"action": "invokeTemplate", "templateName": "agent", "data": {},
                "tokens": {"access_token": "agent-token-123456", "refresh_token": "r"}}),
     );
     assert_eq!(
@@ -167,10 +119,7 @@ fn secure_iparams_never_reach_the_browser() {
     let httpbin = Httpbin::start();
     let (_tmp, dir) = copy_app("invoke");
     let server = start(&dir, &httpbin, &[]);
-    store_iparams(
-        &server,
-        json!({"user": "ann", "api_key": "very-secret-key", "plan": "pro"}),
-    );
+    server.install(&json!({"user": "ann", "api_key": "very-secret-key", "plan": "pro"}));
     let api = client()
         .get(server.url("/iframe/api"))
         .send()
@@ -192,7 +141,7 @@ fn secure_iparams_never_reach_the_browser() {
     assert_eq!(v["isAuthorized"], false, "acct is not authorized yet");
 
     // A secure iparam in the URL is refused before anything is sent, as in production.
-    let env = invoke(&server, call("leaky", json!({})));
+    let env = server.proxy(&call("leaky", json!({})));
     assert_eq!(env["status"], 400, "{env}");
     assert_eq!(env["errorSource"], "APP", "{env}");
     assert_eq!(env["attempts"], 0, "{env}");
@@ -213,23 +162,20 @@ fn retries_count_attempts_and_timeouts_give_504() {
     let httpbin = Httpbin::start();
     let (_tmp, dir) = copy_app("invoke");
     let server = start(&dir, &httpbin, &["--request-timeout", "700"]);
-    store_iparams(
-        &server,
-        json!({"user": "u", "api_key": "key-1", "plan": "free"}),
-    );
+    server.install(&json!({"user": "u", "api_key": "key-1", "plan": "free"}));
 
     // 503 is retried: maxAttempts 3 in the template.
-    let env = invoke(&server, call("status", json!({"context": {"code": 503}})));
+    let env = server.proxy(&call("status", json!({"context": {"code": 503}})));
     assert_eq!(env["status"], 503);
     assert_eq!(env["attempts"], 3);
     assert_eq!(env["errorSource"], "APP");
     // 429 is retried too; a 404 is not.
-    let env = invoke(&server, call("status", json!({"context": {"code": 429}})));
+    let env = server.proxy(&call("status", json!({"context": {"code": 429}})));
     assert_eq!(
         (env["status"].clone(), env["attempts"].clone()),
         (json!(429), json!(3))
     );
-    let env = invoke(&server, call("status", json!({"context": {"code": 404}})));
+    let env = server.proxy(&call("status", json!({"context": {"code": 404}})));
     assert_eq!(
         (env["status"].clone(), env["attempts"].clone()),
         (json!(404), json!(1))
@@ -237,7 +183,7 @@ fn retries_count_attempts_and_timeouts_give_504() {
     assert_eq!(env["errorSource"], "APP");
 
     // /delay/3 with a 700 ms timeout per attempt, maxAttempts 2.
-    let env = invoke(&server, call("delay", json!({"context": {"seconds": 3}})));
+    let env = server.proxy(&call("delay", json!({"context": {"seconds": 3}})));
     assert_eq!(env["status"], 504, "{env}");
     assert_eq!(env["errorSource"], "PLATFORM");
     assert_eq!(env["attempts"], 2);
@@ -253,12 +199,9 @@ fn responses_over_the_limit_are_stopped() {
     let httpbin = Httpbin::start();
     let (_tmp, dir) = copy_app("invoke");
     let server = start(&dir, &httpbin, &[]);
-    store_iparams(
-        &server,
-        json!({"user": "u", "api_key": "key-1", "plan": "free"}),
-    );
+    server.install(&json!({"user": "u", "api_key": "key-1", "plan": "free"}));
     // Over 6 MB (httpbin echoes the 6.5 MB body back): stopped, 400 PLATFORM.
-    let env = invoke(&server, call("big", json!({"body": big_body()})));
+    let env = server.proxy(&call("big", json!({"body": big_body()})));
     assert_eq!(env["status"], 400, "{env}");
     assert_eq!(env["errorSource"], "PLATFORM");
     assert!(
@@ -280,7 +223,7 @@ fn response_limit_can_be_switched_off() {
     let httpbin = Httpbin::start();
     let (_tmp, dir) = copy_app("invoke");
     let server = start(&dir, &httpbin, &["--no-response-limit"]);
-    let env = invoke(&server, call("big", json!({"body": big_body()})));
+    let env = server.proxy(&call("big", json!({"body": big_body()})));
     assert_eq!(
         env["status"],
         200,
@@ -300,10 +243,10 @@ fn rate_limit_gives_429_after_50_a_minute() {
     let (_tmp, dir) = copy_app("invoke");
     let server = start(&dir, &httpbin, &[]);
     for i in 0..50 {
-        let env = invoke(&server, call("ping", json!({})));
+        let env = server.proxy(&call("ping", json!({})));
         assert_eq!(env["status"], 200, "call {i}: {env}");
     }
-    let env = invoke(&server, call("ping", json!({})));
+    let env = server.proxy(&call("ping", json!({})));
     assert_eq!(env["status"], 429, "{env}");
     assert_eq!(env["errorSource"], "PLATFORM");
     let msg = env["response"].as_str().unwrap_or_default();
@@ -342,10 +285,7 @@ fn each_error_row_of_the_envelope_table() {
         &httpbin,
         &["--upstream", &refused, "--upstream", &tls_up],
     );
-    store_iparams(
-        &server,
-        json!({"user": "u", "api_key": "key-1", "plan": "free"}),
-    );
+    server.install(&json!({"user": "u", "api_key": "key-1", "plan": "free"}));
 
     let check = |env: &Value, status: u16, source: &str, words: &[&str]| {
         assert_eq!(env["status"], status, "{env}");
@@ -356,14 +296,14 @@ fn each_error_row_of_the_envelope_table() {
         }
     };
     // Unknown and undeclared templates name it and list the declared ones.
-    let env = invoke(&server, call("nope", json!({})));
+    let env = server.proxy(&call("nope", json!({})));
     check(
         &env,
         400,
         "APP",
         &["'nope'", "not found", "declared templates: echo, status"],
     );
-    let env = invoke(&server, call("notDeclared", json!({})));
+    let env = server.proxy(&call("notDeclared", json!({})));
     check(
         &env,
         400,
@@ -375,7 +315,7 @@ fn each_error_row_of_the_envelope_table() {
         ],
     );
     // Substitution error: template, field and variable.
-    let env = invoke(&server, call("echo", json!({"context": {"id": 1}})));
+    let env = server.proxy(&call("echo", json!({"context": {"id": 1}})));
     check(
         &env,
         400,
@@ -388,48 +328,39 @@ fn each_error_row_of_the_envelope_table() {
         ],
     );
     // Host rules without override.
-    let env = invoke(
-        &server,
-        call("anyHost", json!({"context": {"host": "127.0.0.1"}})),
-    );
+    let env = server.proxy(&call("anyHost", json!({"context": {"host": "127.0.0.1"}})));
     check(
         &env,
         400,
         "APP",
         &["Invalid URL - IP is disallowed", "--upstream"],
     );
-    let env = invoke(
-        &server,
-        call("anyHost", json!({"context": {"host": "localhost"}})),
-    );
+    let env = server.proxy(&call("anyHost", json!({"context": {"host": "localhost"}})));
     check(&env, 400, "APP", &["Invalid URL - Must be FQDN"]);
     // Network failures, each named.
-    let env = invoke(
-        &server,
-        call(
-            "anyHost",
-            json!({"context": {"host": "no-such-host.invalid"}}),
-        ),
-    );
+    let env = server.proxy(&call(
+        "anyHost",
+        json!({"context": {"host": "no-such-host.invalid"}}),
+    ));
     check(
         &env,
         502,
         "PLATFORM",
         &["DNS failure", "no-such-host.invalid"],
     );
-    let env = invoke(&server, call("refused", json!({})));
+    let env = server.proxy(&call("refused", json!({})));
     check(&env, 502, "PLATFORM", &["connection refused"]);
     assert_eq!(env["attempts"], 2, "network errors are retried");
-    let env = invoke(&server, call("tls", json!({})));
+    let env = server.proxy(&call("tls", json!({})));
     check(&env, 502, "PLATFORM", &["TLS failure"]);
     // OAuth integration without a grant: 401 PLATFORM naming it and where to authorize.
-    let env = invoke(&server, call("account", json!({})));
+    let env = server.proxy(&call("account", json!({})));
     check(&env, 401, "PLATFORM", &["acct", "/custom_configs"]);
     // Agent-level template without browser tokens.
-    let env = invoke(&server, call("agent", json!({})));
+    let env = server.proxy(&call("agent", json!({})));
     check(&env, 401, "PLATFORM", &["agentside", "reAuthorize"]);
     // The API's own error: its status and body.
-    let env = invoke(&server, call("status", json!({"context": {"code": 418}})));
+    let env = server.proxy(&call("status", json!({"context": {"code": 418}})));
     assert_eq!(env["status"], 418);
     assert_eq!(env["errorSource"], "APP");
     assert!(
@@ -440,10 +371,7 @@ fn each_error_row_of_the_envelope_table() {
         "{env}"
     );
     // A response type the platform does not pass to apps: 415, the type named, no body.
-    let env = invoke(
-        &server,
-        call("anyPath", json!({"context": {"path": "/image/png"}})),
-    );
+    let env = server.proxy(&call("anyPath", json!({"context": {"path": "/image/png"}})));
     check(
         &env,
         415,
@@ -451,16 +379,13 @@ fn each_error_row_of_the_envelope_table() {
         &["Unsupported content type", "image/png", "application/json"],
     );
     // Allowed types, and an answer without body, pass.
-    let env = invoke(
-        &server,
-        call("anyPath", json!({"context": {"path": "/xml"}})),
-    );
+    let env = server.proxy(&call("anyPath", json!({"context": {"path": "/xml"}})));
     assert_eq!(env["status"], 200, "{env}");
     assert!(env.get("errorSource").is_none(), "{env}");
-    let env = invoke(
-        &server,
-        call("anyPath", json!({"context": {"path": "/status/204"}})),
-    );
+    let env = server.proxy(&call(
+        "anyPath",
+        json!({"context": {"path": "/status/204"}}),
+    ));
     assert_eq!(env["status"], 204, "{env}");
     assert!(env.get("errorSource").is_none(), "{env}");
 }
@@ -679,14 +604,8 @@ fn the_next_call_uses_iparams_stored_just_before() {
         .iter()
         .enumerate()
     {
-        store_iparams(
-            &server,
-            json!({"user": format!("user-{i}"), "api_key": "key-1", "plan": plan}),
-        );
-        let env = invoke(
-            &server,
-            call("echo", json!({"context": {"id": i, "note": "n"}})),
-        );
+        server.install(&json!({"user": format!("user-{i}"), "api_key": "key-1", "plan": plan}));
+        let env = server.proxy(&call("echo", json!({"context": {"id": i, "note": "n"}})));
         let got = echoed(&env);
         assert_eq!(got["headers"]["X-Plan"], *plan, "round {i}");
         let basic = got["headers"]["Authorization"].as_str().unwrap_or_default();
@@ -703,10 +622,7 @@ fn get_redirects_are_followed_like_fdk_and_credentials_stay_on_their_host() {
     let server = start(&dir, &httpbin, &["--no-rate-limit"]);
 
     // Same host: followed, the Authorization header goes along.
-    let env = invoke(
-        &server,
-        call("redirect", json!({"context": {"to": "/headers"}})),
-    );
+    let env = server.proxy(&call("redirect", json!({"context": {"to": "/headers"}})));
     let got = echoed(&env);
     assert_eq!(
         got["headers"]["Authorization"], "Bearer redirect-secret-token",
@@ -716,10 +632,7 @@ fn get_redirects_are_followed_like_fdk_and_credentials_stay_on_their_host() {
     // Another host (localhost instead of 127.0.0.1): followed, without the credentials.
     let port = httpbin.base.rsplit(':').next().unwrap_or_default();
     let elsewhere = format!("http://localhost:{port}/headers");
-    let env = invoke(
-        &server,
-        call("redirect", json!({"context": {"to": elsewhere}})),
-    );
+    let env = server.proxy(&call("redirect", json!({"context": {"to": elsewhere}})));
     let got = echoed(&env);
     assert!(
         got["headers"].get("Authorization").is_none(),
@@ -727,10 +640,10 @@ fn get_redirects_are_followed_like_fdk_and_credentials_stay_on_their_host() {
     );
 
     // POST: like FDK's HTTP library, the redirect itself is the answer.
-    let env = invoke(
-        &server,
-        call("redirectPost", json!({"context": {"to": "/anything"}})),
-    );
+    let env = server.proxy(&call(
+        "redirectPost",
+        json!({"context": {"to": "/anything"}}),
+    ));
     assert_eq!(env["status"], 302, "{env}");
     assert_eq!(env["headers"]["location"], "/anything", "{env}");
     assert!(env.get("errorSource").is_none(), "{env}");
@@ -743,7 +656,7 @@ fn overridden_hosts_keep_the_templates_host_header() {
     let httpbin = Httpbin::start();
     let (_tmp, dir) = copy_app("invoke");
     let server = start(&dir, &httpbin, &["--no-rate-limit"]);
-    let env = invoke(&server, call("ping", json!({})));
+    let env = server.proxy(&call("ping", json!({})));
     let got = echoed(&env);
     assert_eq!(got["headers"]["Host"], "api.httpbin.test", "{got}");
 }

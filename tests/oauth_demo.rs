@@ -6,28 +6,8 @@ mod common;
 #[path = "support/oauth_app.rs"]
 mod oauth_app;
 
-use oauth_app::{http, integration_status, invoke, location};
+use oauth_app::{demo_consent, http, integration_status, invoke, location};
 use serde_json::Value;
-
-/// Runs the consent step for `state` and returns the callback URL with the code.
-fn consent(server: &common::Server, state: &str) -> String {
-    let r = http()
-        .post(server.url("/_demo/oauth/authorize"))
-        .form(&[
-            ("client_id", "demo-client"),
-            (
-                "redirect_uri",
-                &format!("http://localhost:{}/auth/callback", server.port),
-            ),
-            ("state", state),
-            ("scope", "profile"),
-            ("decision", "allow"),
-        ])
-        .send()
-        .expect("consent");
-    assert_eq!(r.status(), 302);
-    location(&r, &server.base)
-}
 
 fn token(server: &common::Server, form: &[(&str, &str)]) -> (u16, Value) {
     let r = http()
@@ -58,7 +38,7 @@ fn the_demo_provider_checks_what_a_real_provider_checks() {
         .expect("authorize");
     assert_eq!(bad.status(), 400);
 
-    let callback = consent(&server, "s1");
+    let callback = demo_consent(&server, "s1");
     let code = url::Url::parse(&callback)
         .expect("url")
         .query_pairs()
@@ -101,7 +81,7 @@ fn the_demo_provider_checks_what_a_real_provider_checks() {
     assert_eq!(s, 400, "a code works once");
 
     // A fresh code: tokens, 120-second expiry, rotation of refresh tokens.
-    let callback = consent(&server, "s2");
+    let callback = demo_consent(&server, "s2");
     let code = url::Url::parse(&callback)
         .expect("url")
         .query_pairs()
@@ -199,7 +179,7 @@ fn the_demo_app_flow_works_offline() {
         .find(|(k, _)| k == "state")
         .map(|(_, v)| v.into_owned())
         .expect("state");
-    let callback = consent(&server, &state);
+    let callback = demo_consent(&server, &state);
     let r = http().get(&callback).send().expect("callback");
     assert_eq!(r.status(), 302);
     assert_eq!(integration_status(&server.base, "demo")["authorized"], true);

@@ -18,42 +18,17 @@ use std::time::{Duration, Instant};
 use common::httpbin::Httpbin;
 use common::nginx::Nginx;
 use common::{Server, copy_app};
-use oauth_app::{http, location};
+use oauth_app::{demo_consent, http, location};
 use serde_json::{Value, json};
 
 fn call(template: &str, data: Value) -> Value {
     json!({"action": "invokeTemplate", "templateName": template, "data": data})
 }
 
-/// One invokeTemplate call; returns the envelope.
-fn invoke(server: &Server, body: &Value) -> Value {
-    let resp = http()
-        .post(server.url("/dprouter"))
-        .header("MKP-ROUTE", "proxy")
-        .json(body)
-        .send()
-        .expect("POST /dprouter");
-    assert_eq!(
-        resp.status(),
-        200,
-        "/dprouter answers 200 with the envelope"
-    );
-    resp.json().expect("envelope JSON")
-}
-
 /// What httpbin echoed, from a successful envelope.
 fn echoed(env: &Value) -> Value {
     assert_eq!(env["status"], 200, "{env}");
     serde_json::from_str(env["response"].as_str().expect("response text")).expect("httpbin JSON")
-}
-
-fn store_iparams(server: &Server, values: &Value) -> reqwest::blocking::Response {
-    http()
-        .post(server.url("/custom_configs/store"))
-        .header("Origin", server.url(""))
-        .json(values)
-        .send()
-        .expect("POST /custom_configs/store")
 }
 
 fn query_value(url: &str, key: &str) -> String {
@@ -77,32 +52,12 @@ fn start_handshake(server: &Server, query: &str, headers: &[(&str, &str)]) -> St
     query_value(&location(&r, &server.base), "state")
 }
 
-/// The demo provider's consent for `state`: the callback URL with the code.
-fn consent(server: &Server, state: &str) -> String {
-    let r = http()
-        .post(server.url("/_demo/oauth/authorize"))
-        .form(&[
-            ("client_id", "demo-client"),
-            (
-                "redirect_uri",
-                &format!("http://localhost:{}/auth/callback", server.port),
-            ),
-            ("state", state),
-            ("scope", "profile"),
-            ("decision", "allow"),
-        ])
-        .send()
-        .expect("consent");
-    assert_eq!(r.status(), 302);
-    location(&r, &server.base)
-}
-
 // 1 ----------------------------------------------------------------------------------------
 
 /// Runs the demo handshake with `callback` and returns where the callback sends the browser.
 fn returned_to(server: &Server, callback: &str) -> reqwest::blocking::Response {
     let state = start_handshake(server, &format!("&callback={callback}"), &[]);
-    let back = consent(server, &state);
+    let back = demo_consent(server, &state);
     http().get(&back).send().expect("callback")
 }
 
@@ -181,11 +136,11 @@ fn caller_text_cannot_forge_or_flood_the_log() {
     let mut server = Server::start(&dir, &["--no-rate-limit"]);
     let forged =
         "x\ninvokeTemplate forged GET https://api.example.com/ok -> 200 (1 attempt, 0.1 ms)";
-    invoke(&server, &call(forged, json!({})));
-    invoke(&server, &call("\u{1b}[2J\u{1b}]0;owned\u{7}t\r", json!({})));
+    server.proxy(&call(forged, json!({})));
+    server.proxy(&call("\u{1b}[2J\u{1b}]0;owned\u{7}t\r", json!({})));
     let long = "n".repeat(100_000);
-    invoke(&server, &call(&long, json!({})));
-    invoke(&server, &call("last-one", json!({})));
+    server.proxy(&call(&long, json!({})));
+    server.proxy(&call("last-one", json!({})));
     server
         .wait_for_line(|l| l.contains("last-one"), Duration::from_secs(10))
         .expect("the last call is logged");
@@ -220,11 +175,7 @@ fn caller_text_cannot_forge_or_flood_the_log() {
 fn db_keys_cannot_forge_or_flood_the_log() {
     let (_tmp, dir) = copy_app("kv");
     let mut server = Server::start(&dir, &[]);
-    let r = store_iparams(
-        &server,
-        &json!({"team": "blue", "api_key": "kv-secret-4711"}),
-    );
-    assert!(r.status().is_success());
+    server.install(&json!({"team": "blue", "api_key": "kv-secret-4711"}));
     let db = |key: &str| {
         http()
             .post(server.url("/dprouter"))
@@ -273,16 +224,12 @@ fn credentials_do_not_follow_a_redirect_to_another_origin() {
     let (_tmp, dir) = copy_app("invoke");
     let up = format!("api.httpbin.test={}", api.base);
     let server = Server::start(&dir, &["--upstream", &up, "--no-rate-limit"]);
-    let r = store_iparams(
-        &server,
-        &json!({"user": "u", "api_key": "key-SECRET-7", "plan": "pro"}),
-    );
-    assert!(r.status().is_success());
+    server.install(&json!({"user": "u", "api_key": "key-SECRET-7", "plan": "pro"}));
 
-    let env = invoke(
-        &server,
-        &call("redirectKeyed", json!({"context": {"to": "/headers"}})),
-    );
+    let env = server.proxy(&call(
+        "redirectKeyed",
+        json!({"context": {"to": "/headers"}}),
+    ));
     let same = echoed(&env);
     assert_eq!(same["headers"]["X-Api-Key"], "key-SECRET-7", "{same}");
     assert_eq!(
@@ -291,10 +238,7 @@ fn credentials_do_not_follow_a_redirect_to_another_origin() {
     );
 
     let to = format!("http://127.0.0.1:{}/headers", elsewhere.port);
-    let env = invoke(
-        &server,
-        &call("redirectKeyed", json!({"context": {"to": to}})),
-    );
+    let env = server.proxy(&call("redirectKeyed", json!({"context": {"to": to}})));
     let other = echoed(&env);
     assert!(
         other["headers"].get("Authorization").is_none(),
@@ -317,24 +261,20 @@ fn values_cannot_change_the_shape_of_the_request() {
     let (_tmp, dir) = copy_app("invoke");
     let up = format!("api.httpbin.test={}", api.base);
     let server = Server::start(&dir, &["--upstream", &up, "--no-rate-limit"]);
-    let r = store_iparams(
-        &server,
-        &json!({"user": "u", "api_key": "k-1", "plan": "pro"}),
-    );
-    assert!(r.status().is_success());
+    server.install(&json!({"user": "u", "api_key": "k-1", "plan": "pro"}));
     let echo = |id: &str| call("echo", json!({"context": {"id": id, "note": "n"}}));
 
-    let env = invoke(&server, &echo("../../status/500"));
+    let env = server.proxy(&echo("../../status/500"));
     assert_eq!(env["status"], 400, "{env}");
     assert_eq!(env["errorSource"], "APP", "{env}");
     let msg = env["response"].as_str().unwrap_or_default();
     for part in ["'echo'", "schema.path", "`context.id`", "`..`"] {
         assert!(msg.contains(part), "{part} missing from: {msg}");
     }
-    let env = invoke(&server, &echo("%2e%2e/%2e%2e/status/500"));
+    let env = server.proxy(&echo("%2e%2e/%2e%2e/status/500"));
     assert_eq!(env["status"], 400, "{env}");
 
-    let got = echoed(&invoke(&server, &echo("1?plan=enterprise")));
+    let got = echoed(&server.proxy(&echo("1?plan=enterprise")));
     assert_eq!(
         got["args"]["plan"], "pro",
         "the template's plan must win: {got}"
@@ -347,7 +287,7 @@ fn values_cannot_change_the_shape_of_the_request() {
         "{got}"
     );
 
-    let got = echoed(&invoke(&server, &echo("1#x")));
+    let got = echoed(&server.proxy(&echo("1#x")));
     assert_eq!(got["args"]["fixed"], "template", "the query was cut: {got}");
     assert!(
         got["url"]
@@ -359,13 +299,10 @@ fn values_cannot_change_the_shape_of_the_request() {
 
     // A key the template wrote in its path (`?include=requester`) wins over the value's
     // and the caller's `data.query`.
-    let got = echoed(&invoke(
-        &server,
-        &call(
-            "ticketIncluding",
-            json!({"context": {"id": "7?include=secrets"}, "query": {"include": "all", "extra": "1"}}),
-        ),
-    ));
+    let got = echoed(&server.proxy(&call(
+        "ticketIncluding",
+        json!({"context": {"id": "7?include=secrets"}, "query": {"include": "all", "extra": "1"}}),
+    )));
     assert_eq!(got["args"]["include"], "requester", "{got}");
     assert_eq!(got["args"]["extra"], "1", "{got}");
     assert!(
@@ -377,13 +314,10 @@ fn values_cannot_change_the_shape_of_the_request() {
     );
 
     // A whole path from the app, with its query, still works (15 templates of the corpus).
-    let got = echoed(&invoke(
-        &server,
-        &call(
-            "anyPath",
-            json!({"context": {"path": "/anything/a/b?x=1&y=2"}}),
-        ),
-    ));
+    let got = echoed(&server.proxy(&call(
+        "anyPath",
+        json!({"context": {"path": "/anything/a/b?x=1&y=2"}}),
+    )));
     assert_eq!(
         (got["args"]["x"].clone(), got["args"]["y"].clone()),
         ("1".into(), "2".into())
@@ -468,9 +402,9 @@ fn deleting_the_store_folder_loses_no_acknowledged_write() {
     let (_tmp, app) = copy_app("demo");
     let mut server = Server::start(&app, &[]);
     let values = |n: i64| json!({"company_name": format!("C{n}"), "support_email": "a@b.co", "api_token": format!("T-{n}")});
-    assert_eq!(store_iparams(&server, &values(1)).status(), 200);
+    assert_eq!(server.post_iparams(&values(1)).status(), 200);
     std::fs::remove_dir_all(app.join(".fdk")).expect("rm -rf .fdk");
-    assert_eq!(store_iparams(&server, &values(2)).status(), 200);
+    assert_eq!(server.post_iparams(&values(2)).status(), 200);
     let warning = server.wait_for_line(
         |l| l.contains("was deleted while fdk-emu was running"),
         Duration::from_secs(5),
@@ -519,7 +453,7 @@ fn a_flood_of_handshakes_does_not_evict_the_developers() {
             .expect("/auth/index");
         assert_eq!(r.status(), 302);
     }
-    let back = consent(&server, &mine);
+    let back = demo_consent(&server, &mine);
     let r = http().get(&back).send().expect("callback");
     assert_eq!(
         r.status(),
@@ -674,7 +608,7 @@ fn a_masked_value_sent_back_keeps_the_stored_secret() {
     let (_tmp, app) = copy_app("iparams-html");
     let server = Server::start(&app, &[]);
     let first = json!({"__meta": {"secure": ["api_key"]}, "tracker_url": "https://t.example.com", "api_key": "k-SECRET-12"});
-    assert_eq!(store_iparams(&server, &first).status(), 200);
+    assert_eq!(server.post_iparams(&first).status(), 200);
     let fetched: Value = http()
         .get(server.url("/custom_configs/fetch"))
         .send()
@@ -684,7 +618,7 @@ fn a_masked_value_sent_back_keeps_the_stored_secret() {
     assert_ne!(mask, "k-SECRET-12");
     // What a page that round-trips its configs sends: the mask, no __meta.
     let again = json!({"tracker_url": "https://t2.example.com", "api_key": mask});
-    assert_eq!(store_iparams(&server, &again).status(), 200);
+    assert_eq!(server.post_iparams(&again).status(), 200);
     drop(server);
     let store = fdk_emu::store::Store::open_with_key(&db_path(&app), oauth_app::test_key())
         .expect("reopen");

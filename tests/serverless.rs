@@ -13,18 +13,12 @@ mod peers;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::calls::client;
 use common::httpbin::Httpbin;
 use common::{Server, copy_app};
 use serde_json::{Value, json};
 
 const TIMEOUT: &str = "Timeout error while processing the request.";
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("client")
-}
 
 /// `client.request.invoke(name, params)` as the app client sends it: (HTTP status, body).
 fn smi(server: &Server, name: &str, params: Value) -> (u16, Value) {
@@ -57,17 +51,6 @@ fn assert_uuid(v: &Value) {
         .unwrap_or_else(|| panic!("requestID missing: {v}"));
     assert_eq!(id.len(), 36, "{id}");
     assert_eq!(id.matches('-').count(), 4, "{id}");
-}
-
-/// Stores the installation parameters as the installation page does.
-fn store_iparams(server: &Server, values: Value) {
-    let resp = client()
-        .post(server.url("/custom_configs/store"))
-        .header("Origin", server.url(""))
-        .json(&values)
-        .send()
-        .expect("store iparams");
-    assert!(resp.status().is_success(), "{}", resp.status());
 }
 
 /// 1-based line and column where `needle` (once in the file) starts.
@@ -123,7 +106,7 @@ fn smi_answers_in_the_platforms_shapes() {
     );
 
     // Installed: every iparam, the secure one too, reaches server.js.
-    store_iparams(&server, json!({"api_key": "sk-SECRET-77", "plan": "pro"}));
+    server.install(&json!({"api_key": "sk-SECRET-77", "plan": "pro"}));
     let r = response(&server, "greet", json!({"name": "ann"}));
     assert_eq!(
         r,
@@ -300,7 +283,7 @@ fn server_js_calls_templates_through_the_invoker() {
     .expect("write oauth_config");
     let up = format!("api.httpbin.test={}", httpbin.base);
     let mut server = Server::start(&dir, &["--upstream", &up]);
-    store_iparams(&server, json!({"api_key": "sk-SECRET-77", "plan": "pro"}));
+    server.install(&json!({"api_key": "sk-SECRET-77", "plan": "pro"}));
 
     let r = response(&server, "callApi", json!({"id": 7}));
     assert_eq!(r["status"], 200, "{r}");

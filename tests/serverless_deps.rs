@@ -14,17 +14,11 @@ use serde_json::{Value, json};
 const NPM: Duration = Duration::from_secs(180);
 
 fn smi(server: &Server, name: &str, params: Value) -> (u16, Value) {
-    let resp = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("client")
-        .post(server.url("/dprouter"))
-        .header("MKP-ROUTE", "smi")
-        .json(&json!({"action": "invoke", "methodName": name, "methodParams": params}))
-        .send()
-        .expect("POST /dprouter");
-    let status = resp.status().as_u16();
-    (status, resp.json().expect("JSON"))
+    server.dprouter(
+        "smi",
+        "",
+        &json!({"action": "invoke", "methodName": name, "methodParams": params}),
+    )
 }
 
 fn wait_after(server: &mut Server, seen: usize, needle: &str, within: Duration) -> String {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod calls;
 pub mod httpbin;
 pub mod nginx;
 

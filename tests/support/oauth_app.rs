@@ -105,6 +105,31 @@ pub fn location(resp: &reqwest::blocking::Response, base: &str) -> String {
     abs.replacen("http://localhost:", "http://127.0.0.1:", 1)
 }
 
+/// The built-in demo provider's consent for `state` (as a user allowing it): the callback
+/// URL with the code, made absolute.
+pub fn demo_consent(server: &super::common::Server, state: &str) -> String {
+    let r = http()
+        .post(server.url("/_demo/oauth/authorize"))
+        .form(&[
+            ("client_id", "demo-client"),
+            (
+                "redirect_uri",
+                &format!("http://localhost:{}/auth/callback", server.port),
+            ),
+            ("state", state),
+            ("scope", "profile"),
+            ("decision", "allow"),
+        ])
+        .send()
+        .expect("consent");
+    assert_eq!(
+        r.status(),
+        302,
+        "the demo provider redirects back after consent"
+    );
+    location(&r, &server.base)
+}
+
 /// The test key of `tests/common` as bytes.
 pub fn test_key() -> [u8; 32] {
     let hex = super::common::TEST_KEY;
