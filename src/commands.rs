@@ -978,15 +978,22 @@ fn render_keys(keys: &[store::KvRecord], now_ms: i64) -> String {
     out
 }
 
-/// Whether the app's manifest subscribes a handler to `onAppUninstall`.
+/// Whether the app may subscribe a handler to `onAppUninstall`: in the manifest, or in
+/// `exports.events` of `server.js` (platform 1.x/2.0). Only Node knows the latter for sure;
+/// the name in the source is enough to ask it ([`uninstall_cmd`] then finds out), and keeps
+/// a broken `server.js` without that name from standing in the way of a reset.
 fn subscribes_to_uninstall(app_dir: &std::path::Path) -> bool {
+    const EVENT: &str = "onAppUninstall";
     app::load(app_dir).is_ok_and(|l| {
         l.app.has_server_js
-            && l.app
+            && (l
+                .app
                 .manifest
                 .events
                 .iter()
-                .any(|e| e.name == "onAppUninstall" && e.handler.is_some())
+                .any(|e| e.name == EVENT && e.handler.is_some())
+                || std::fs::read_to_string(app_dir.join("server").join("server.js"))
+                    .is_ok_and(|js| js.contains(EVENT)))
     })
 }
 
@@ -1019,13 +1026,16 @@ fn uninstall_cmd(args: &StoreArgs, path: &std::path::Path) -> ExitCode {
         s.store
             .reset(ResetScope::Iparams)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok(fired.is_some())
     });
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
-        Ok(()) => {
+        Ok(ran) => {
+            let first = if ran { "onAppUninstall ran; " } else { "" };
+            let cleared = if ran { "cleared" } else { "Cleared" };
             println!(
-                "onAppUninstall ran; cleared installation parameters from {}.",
+                "{first}{cleared} installation parameters from {}.",
                 path.display()
             );
             ExitCode::SUCCESS

@@ -233,6 +233,44 @@ fn store_reset_iparams_runs_on_app_uninstall() {
     assert!(out.contains("(not installed yet)"), "{out}");
 }
 
+/// A platform 2.0 app subscribes in server.js (`exports.events`), not in the manifest: its
+/// handlers are listed and fire as the manifest's do, `store reset --iparams` included.
+#[test]
+fn exports_events_of_a_platform_2_0_app_fire_like_the_manifests() {
+    let (_tmp, dir) = copy_app("events-legacy");
+    let d = dir.to_str().expect("utf-8");
+    {
+        let server = Server::start(&dir, &[]);
+        server.install(&json!({"owner": "keep"}));
+        let (_, list) = get(&server, "/web/eventsList");
+        let names = list["events"].as_array().expect("events");
+        assert!(names.contains(&json!("onTicketCreate")), "{list}");
+        assert!(names.contains(&json!("onAppUninstall")), "{list}");
+        let (code, fired) = post(&server, "/web/events/onTicketCreate", None);
+        assert_eq!(code, 200);
+        assert_eq!(fired["outcome"]["status"], "ok", "{fired}");
+        assert_eq!(
+            fired["outcome"]["data"],
+            json!({"ticket": 1001, "owner": "keep"})
+        );
+    }
+    // The uninstall handler runs first and may refuse; then the parameters stay.
+    let (code, out, err) = run_cli(&["store", "--app-dir", d, "reset", "--iparams"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("the legacy app refuses to go"), "{err}");
+    let (_, out, _) = run_cli(&["store", "--app-dir", d, "show"]);
+    assert!(out.contains("owner = \"keep\""), "{out}");
+    {
+        let server = Server::start(&dir, &[]);
+        server.install(&json!({"owner": "bye"}));
+    }
+    let (code, out, err) = run_cli(&["store", "--app-dir", d, "reset", "--iparams"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("onAppUninstall ran"), "{out}");
+    let (_, out, _) = run_cli(&["store", "--app-dir", d, "show"]);
+    assert!(out.contains("(not installed yet)"), "{out}");
+}
+
 #[test]
 fn schedules_created_by_server_js_fire_and_survive_a_restart() {
     let (_tmp, dir) = copy_app("events");
