@@ -119,11 +119,12 @@ fn prepare(args: &RunArgs) -> Result<Ready, ExitCode> {
     // Hints name the setup pages at the port asked for. A free one (`--port 0`) is known
     // only once bound: the warnings are checked again then, and printed after binding; an
     // error stops before binding, its hints naming the default port.
-    let opts = validate::Options {
+    let mut opts = validate::Options {
         port: (args.port != 0).then_some(args.port),
         ..Default::default()
     };
-    let (loaded, report) = snapshot::load_and_validate(&root, &opts).map_err(|e| fail(2, &e))?;
+    let (loaded, mut report) =
+        snapshot::load_and_validate(&root, &opts).map_err(|e| fail(2, &e))?;
     let color = render::use_color(std::io::stderr().is_terminal());
     if report.has_errors() {
         eprint!("{}", render::text(&report, Some(&loaded.app), color));
@@ -158,16 +159,10 @@ fn prepare(args: &RunArgs) -> Result<Ready, ExitCode> {
         Ok(addr) => config.with_addr(addr),
         Err(_) => config,
     };
-    let (opts, report) = if opts.port.is_none() {
-        let opts = validate::Options {
-            port: Some(config.port),
-            ..opts
-        };
-        let report = validate::validate(&loaded, &opts);
-        (opts, report)
-    } else {
-        (opts, report)
-    };
+    if opts.port.is_none() {
+        opts.port = Some(config.port);
+        report = validate::validate(&loaded, &opts);
+    }
     if report.warnings().next().is_some() {
         eprint!("{}", render::text(&report, Some(&loaded.app), color));
     }
@@ -1032,12 +1027,12 @@ fn uninstall_cmd(args: &StoreArgs, path: &std::path::Path) -> ExitCode {
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(ran) => {
-            let first = if ran { "onAppUninstall ran; " } else { "" };
-            let cleared = if ran { "cleared" } else { "Cleared" };
-            println!(
-                "{first}{cleared} installation parameters from {}.",
-                path.display()
-            );
+            let what = format!("installation parameters from {}.", path.display());
+            if ran {
+                println!("onAppUninstall ran; cleared {what}");
+            } else {
+                println!("Cleared {what}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

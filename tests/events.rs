@@ -269,6 +269,29 @@ fn exports_events_of_a_platform_2_0_app_fire_like_the_manifests() {
     assert!(out.contains("onAppUninstall ran"), "{out}");
     let (_, out, _) = run_cli(&["store", "--app-dir", d, "show"]);
     assert!(out.contains("(not installed yet)"), "{out}");
+
+    // server.js that names onAppUninstall without subscribing to it: the reset clears the
+    // parameters and does not claim that a handler ran.
+    let js = dir.join("server/server.js");
+    let source = std::fs::read_to_string(&js).expect("server.js");
+    let unsubscribed = source.replace(
+        "{ event: 'onAppUninstall', callback: 'uninstalled' }",
+        "// onAppUninstall: not subscribed",
+    );
+    assert_ne!(
+        source, unsubscribed,
+        "the fixture's subscription line changed"
+    );
+    std::fs::write(&js, unsubscribed).expect("write server.js");
+    {
+        let server = Server::start(&dir, &[]);
+        server.install(&json!({"owner": "keep"}));
+    }
+    let (code, out, err) = run_cli(&["store", "--app-dir", d, "reset", "--iparams"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("Cleared installation parameters"), "{out}");
+    let (_, out, _) = run_cli(&["store", "--app-dir", d, "show"]);
+    assert!(out.contains("(not installed yet)"), "{out}");
 }
 
 #[test]
